@@ -1,0 +1,59 @@
+# Tandem: the two commands a newcomer runs are `make run` and `make test`.
+# Both set up the virtual environment first if needed (pinned by constraints.txt).
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.tandem-installed
+
+# Embedded profile: Prefect's own database lives under the data dir too, so one
+# folder holds everything and `make ui` shows the runs `make run` made.
+export TANDEM_DATA_DIR ?= $(CURDIR)/.tandem
+export PREFECT_HOME ?= $(TANDEM_DATA_DIR)/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_LOGGING_LEVEL ?= INFO
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
+export GIT_PYTHON_REFRESH ?= quiet
+
+.PHONY: setup run test test-unit test-integration bench ui serve mlflow-ui lock clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Tandem needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv with the pinned dependencies
+
+run: setup  ## the main job on embedded defaults: backfill 120 days, train, gate, score
+	$(PY) -m flows.demo
+
+test: setup  ## the whole suite (unit, integration, e2e)
+	$(PY) -m pytest
+
+test-unit: setup  ## pure functions only (seconds)
+	$(PY) -m pytest tests/unit
+
+test-integration: setup  ## flows for real on temporary dirs
+	$(PY) -m pytest tests/integration
+
+bench: setup  ## benchmarks: overhead of Tandem vs raw library calls (prints a table)
+	$(PY) bench/run.py
+
+ui: setup  ## Prefect UI on http://127.0.0.1:4200 with the runs of `make run`
+	$(VENV)/bin/prefect server start --host 127.0.0.1
+
+serve: setup  ## serve every flow as a deployment so `tandem backfill|train|score` can start runs (needs `make ui` running)
+	PREFECT_API_URL=http://127.0.0.1:4200/api $(PY) -m flows.serve
+
+mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(TANDEM_DATA_DIR)/mlflow.db --default-artifact-root $(TANDEM_DATA_DIR)/mlartifacts
+
+lock: setup  ## refresh constraints.txt from the current venv (after changing pyproject.toml)
+	{ echo "# The lock: exact versions checked together (Python 3.11). Regenerate with 'make lock'."; $(PY) -m pip freeze --exclude-editable | grep -v "^-e "; } > constraints.txt
+
+clean:  ## remove the embedded data dir (the lake, MLflow, ops and Prefect databases)
+	rm -rf $(TANDEM_DATA_DIR)

@@ -1,0 +1,155 @@
+"""MLflow: the training run, the model registry and the ``champion`` alias.
+
+Everything goes through one ``MlflowClient`` bound to the configured tracking
+URI (SQLite under the data dir by default, ``postgresql://...`` in production);
+the fluent API is pointed at the same URI only inside ``start_run`` calls.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import xgboost as xgb
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RegisteredRun:
+    run_id: str
+    version: str
+    model_uri: str
+
+
+class ModelRegistry:
+    """The risk scorer's experiment and registered model in MLflow."""
+
+    def __init__(self, *, tracking_uri: str, artifact_root: str, experiment_name: str, model_name: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+        self.experiment_name = experiment_name
+        self.model_name = model_name
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    # -- experiment and runs -------------------------------------------------
+    def experiment_id(self) -> str:
+        """The experiment's id, created with an artifact location under the artifact root."""
+        exp = self.client.get_experiment_by_name(self.experiment_name)
+        if exp is not None:
+            return exp.experiment_id
+        location = self.artifact_root
+        if "://" not in location:
+            Path(location).mkdir(parents=True, exist_ok=True)
+            location = Path(location).resolve().as_uri()
+        try:
+            return self.client.create_experiment(self.experiment_name, artifact_location=location)
+        except MlflowException:  # created by a concurrent process in between
+            return self.client.get_experiment_by_name(self.experiment_name).experiment_id
+
+    def log_training_run(
+        self,
+        *,
+        booster: xgb.Booster,
+        example: pd.DataFrame,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        dicts: dict[str, Any],
+        texts: dict[str, str],
+        tags: dict[str, str],
+        run_name: str,
+    ) -> RegisteredRun:
+        """Log one training run and register its model as a new version.
+
+        Args:
+            booster: the trained model.
+            example: a few rows of model input (signature and input example).
+            params: parameters to log.
+            metrics: flat numeric metrics.
+            dicts: JSON artifacts, file name -> object (partitions, schema, ...).
+            texts: text artifacts, file name -> text (calibration table, ...).
+            tags: run tags (also copied onto the model version).
+            run_name: the MLflow run name.
+
+        Returns:
+            The run id, the new registered version and its model URI.
+        """
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        signature = infer_signature(example, booster.inplace_predict(example))
+        with mlflow.start_run(experiment_id=self.experiment_id(), run_name=run_name) as run:
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            mlflow.set_tags(tags)
+            for name, obj in dicts.items():
+                mlflow.log_dict(obj, name)
+            for name, text in texts.items():
+                mlflow.log_text(text, name)
+            info = mlflow.xgboost.log_model(
+                booster,
+                name="model",
+                signature=signature,
+                input_example=example,
+                registered_model_name=self.model_name,
+                model_format="ubj",
+            )
+        version = str(info.registered_model_version)
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.model_name, version, key, value)
+        self.client.set_model_version_tag(self.model_name, version, "run_id", run.info.run_id)
+        return RegisteredRun(run.info.run_id, version, f"models:/{self.model_name}/{version}")
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self.client.log_text(run_id, text, artifact_file)
+
+    def log_dict(self, run_id: str, obj: Any, artifact_file: str) -> None:
+        self.client.log_dict(run_id, obj, artifact_file)
+
+    # -- versions and aliases ------------------------------------------------
+    def version(self, version: str) -> ModelVersion:
+        return self.client.get_model_version(self.model_name, str(version))
+
+    def alias_version(self, alias: str) -> str | None:
+        """The version an alias points at, or None if unset (or no model yet)."""
+        try:
+            return str(self.client.get_model_version_by_alias(self.model_name, alias).version)
+        except MlflowException:
+            return None
+
+    def set_alias(self, alias: str, version: str | None) -> None:
+        if version is None:
+            self.client.delete_registered_model_alias(self.model_name, alias)
+        else:
+            self.client.set_registered_model_alias(self.model_name, alias, str(version))
+
+    def set_version_tags(self, version: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.model_name, str(version), key, value)
+
+    def find_version_by_tag(self, key: str, value: str) -> str | None:
+        """The newest version whose tag ``key`` equals ``value``."""
+        try:
+            versions = self.client.search_model_versions(f"name = '{self.model_name}'")
+        except MlflowException:
+            return None
+        matches = [int(v.version) for v in versions if v.tags.get(key) == value]
+        return str(max(matches)) if matches else None
+
+    def load_booster(self, version: str) -> xgb.Booster:
+        """Load a registered version's booster (native flavor, for in-place prediction)."""
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return mlflow.xgboost.load_model(f"models:/{self.model_name}/{version}")
+
+    def load_dict(self, run_id: str, artifact_file: str) -> Any:
+        mlflow.set_tracking_uri(self.tracking_uri)
+        return json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact_file}"))

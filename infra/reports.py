@@ -1,0 +1,35 @@
+"""Terminal reports for people (the main job's closing summary)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_demo_summary(summary: dict, console: Console | None = None) -> None:
+    console = console or Console()
+    trained = summary["trained"]
+    console.rule("[bold]Tandem: risk-scorer lifecycle")
+    if trained.get("skipped"):
+        console.print(f"Training skipped: version {trained['version']} was already trained on these partitions.")
+    else:
+        console.print(f"Trained version {trained['version']}: gate said [bold]{trained['decision']}[/] — {trained['reason']}")
+    console.print(f"Champion: [bold green]risk-scorer v{summary['champion']}[/]")
+    table = Table("metric (out-of-time test)", "value")
+    for key, value in sorted(summary["champion_metrics"].items()):
+        table.add_row(key.removeprefix("test_"), f"{value:.4f}")
+    console.print(table)
+    parts = summary["partitions"]
+    console.print(
+        "Partitions in the ledger: " + ", ".join(f"{name} {count}" for name, count in parts.items())
+        + (f" ({summary['failed_partitions']} failed)" if summary["failed_partitions"] else "")
+    )
+    scored = summary["scored"]
+    console.print(
+        f"Scored {len(scored)} day(s): "
+        + ", ".join(f"{s['ds']} {s['status']}" for s in scored)
+    )
+    console.print(f"Data directory: {summary['data_dir']}")
+    console.print(f"MLflow store:   {summary['mlflow_tracking_uri']}")
+    console.print(f"Open MLflow UI: [cyan]{summary['mlflow_ui']}[/]")
+    console.print("Open Prefect UI: [cyan]make ui[/] (run history of these flows)")

@@ -1,0 +1,116 @@
+"""A team's own table: CSV or Parquet files from a path or glob, with a declared schema.
+
+The schema YAML (see ``infra/schemas/applications.yaml`` for the built-in one)
+names the feature columns and their types, the target, the id and the
+event-time column; the event time assigns each row to its date partition.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import fsspec
+import pandas as pd
+import pyarrow.parquet as pq
+import yaml
+
+from models.schema import DatasetSchema, SchemaError
+from models.validation import PartitionRejected
+from infra.sources.base import SourcePiece
+
+
+def load_schema(path: str) -> DatasetSchema:
+    """Read a schema YAML file.
+
+    Raises:
+        SchemaError: the file is missing, not YAML, or not a valid schema; the
+            message names the file.
+    """
+    try:
+        with fsspec.open(path, "r") as fh:
+            raw = yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise SchemaError(f"{path}: schema file not found") from exc
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise SchemaError(f"{path}: a schema must be a mapping, got {type(raw).__name__}")
+    try:
+        return DatasetSchema.from_dict(raw)
+    except SchemaError as exc:
+        raise SchemaError(f"{path}: {exc}") from exc
+
+
+class FileSource:
+    """Rows from CSV/Parquet files, partitioned by their event-time column."""
+
+    label_delay_days = 0  # the rows carry their target when it is known
+
+    def __init__(self, *, path: str, schema: DatasetSchema, format: str = "auto") -> None:
+        self.path = path
+        self.schema = schema
+        self.format = format
+        self.description = f"files({path})"
+
+    def _files(self) -> list[str]:
+        fs, _ = fsspec.core.url_to_fs(self.path)
+        files = sorted(fs.glob(self.path)) if any(c in self.path for c in "*?[") else [self.path]
+        files = [f for f in files if fs.exists(f)]
+        if not files:
+            raise PartitionRejected(f"{self.path}: no file matches this path")
+        return [fs.unstrip_protocol(f) if "://" in self.path else f for f in files]
+
+    def _format(self, path: str) -> str:
+        if self.format != "auto":
+            return self.format
+        return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
+
+    def _read(self, path: str, columns: list[str] | None = None, header_only: bool = False) -> pd.DataFrame:
+        """Read a file (or only some columns, or only its header); unreadable -> PartitionRejected."""
+        fmt = self._format(path)
+        try:
+            with fsspec.open(path, "rb") as fh:
+                if fmt == "parquet":
+                    if header_only:
+                        return pq.read_schema(fh).empty_table().to_pandas()
+                    return pq.read_table(fh, columns=columns).to_pandas()
+                return pd.read_csv(fh, usecols=columns, nrows=0 if header_only else None)
+        except pd.errors.EmptyDataError as exc:
+            raise PartitionRejected(f"{path}: the file is empty") from exc
+        except Exception as exc:  # unreadable: not a CSV/Parquet, truncated, wrong encoding...
+            raise PartitionRejected(f"{path}: unreadable as {fmt} ({type(exc).__name__}: {exc})") from exc
+
+    def read(self, ds: date) -> list[SourcePiece]:
+        """Rows of every matching file whose event time falls on ``ds``.
+
+        Each file's header is checked first and only its event-time column is
+        read to find the day, so a glob over many daily files reads in full
+        only the files that hold that day.
+        """
+        required = [self.schema.id_column, self.schema.event_time_column, *self.schema.feature_names]
+        time_col = self.schema.event_time_column
+        pieces = []
+        for path in self._files():
+            header = self._read(path, header_only=True)
+            missing = [c for c in required if c not in header.columns]
+            if missing:
+                raise PartitionRejected(f"{path}: missing required column(s) {', '.join(map(repr, missing))}")
+            times = self._read(path, columns=[time_col])[time_col]
+            if times.empty:
+                raise PartitionRejected(f"{path}: the file has a header but no rows")
+            when = pd.to_datetime(times, errors="coerce")
+            bad = when.isna() & times.notna()
+            if bad.any():
+                raise PartitionRejected(
+                    f"{path}: column {time_col!r} has values that are not timestamps "
+                    f"(e.g. {times[bad].iloc[0]!r} at row {int(bad.idxmax()) + 1})"
+                )
+            on_day = (when.dt.date == ds).to_numpy()
+            if on_day.any():
+                frame = self._read(path)
+                pieces.append(SourcePiece(path, frame[on_day].reset_index(drop=True)))
+        return pieces
+
+    def read_labels(self, ds: date) -> None:
+        return None

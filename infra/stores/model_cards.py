@@ -1,0 +1,21 @@
+"""Model cards on disk, where the RAG corpus picks them up for indexing."""
+
+from __future__ import annotations
+
+import fsspec
+
+from infra.settings import TandemSettings
+
+
+def model_cards_url(settings: TandemSettings) -> str:
+    return f"{settings.resolved_lake_url}/_model_cards"
+
+
+def write_model_card(settings: TandemSettings, model_name: str, version: str, card: str) -> str:
+    """Write ``<lake>/_model_cards/<model>-v<version>.md`` and return its path."""
+    path = f"{model_cards_url(settings)}/{model_name}-v{version}.md"
+    fs, fs_path = fsspec.core.url_to_fs(path)
+    fs.makedirs(fs_path.rsplit("/", 1)[0], exist_ok=True)
+    with fs.open(fs_path, "w") as fh:
+        fh.write(card)
+    return path

@@ -1,0 +1,95 @@
+"""The ops database: Tandem's own state (partition ledger, pointer ledger).
+
+SQLAlchemy Core on any URL: SQLite under the data dir by default,
+``postgresql://...`` in production. Tables are created on first use
+(``create_all`` is idempotent); there is nothing to migrate yet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+metadata = sa.MetaData()
+
+# One row per committed (or never-yet-committed, failed) partition. A failed
+# attempt never overwrites an ``ok`` row: what is in the lake stays described.
+partitions = sa.Table(
+    "partitions",
+    metadata,
+    sa.Column("dataset", sa.String(100), primary_key=True),
+    sa.Column("ds", sa.Date, primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),  # ok | failed
+    sa.Column("row_count", sa.Integer),
+    sa.Column("quarantined_count", sa.Integer),
+    sa.Column("content_hash", sa.String(64)),
+    sa.Column("schema_version", sa.String(40)),
+    sa.Column("path", sa.Text),
+    sa.Column("flow_run_id", sa.String(64)),
+    sa.Column("error", sa.Text),
+    sa.Column("meta", sa.JSON),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Append-only history of every ingest attempt, successful or not.
+partition_attempts = sa.Table(
+    "partition_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset", sa.String(100), nullable=False),
+    sa.Column("ds", sa.Date, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("row_count", sa.Integer),
+    sa.Column("content_hash", sa.String(64)),
+    sa.Column("flow_run_id", sa.String(64)),
+    sa.Column("error", sa.Text),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_partition_attempts_dataset_ds", "dataset", "ds"),
+)
+
+# Append-only: every move of a live pointer (model alias, prompt alias, index alias).
+pointer_moves = sa.Table(
+    "pointer_moves",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pointer", sa.String(200), nullable=False, index=True),
+    sa.Column("old_value", sa.String(200)),
+    sa.Column("new_value", sa.String(200)),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("evidence", sa.JSON),
+    sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL lets readers run beside the one writer; busy_timeout makes concurrent
+    # backfill threads wait for the lock instead of failing at once.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def create_ops_engine(url: str) -> Engine:
+    """Build an engine for the ops database and make sure its tables exist.
+
+    Args:
+        url: SQLAlchemy URL, e.g. ``sqlite:////abs/path/ops.db`` or
+            ``postgresql://user@host:5432/db``.
+
+    Returns:
+        A ready engine.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine

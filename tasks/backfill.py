@@ -1,0 +1,102 @@
+"""Backfill tasks: plan from the ledger, summarise as a Prefect table artifact."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Literal
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+
+from infra.factory import build_partition_ledger, build_source
+from infra.settings import get_settings
+
+Mode = Literal["missing", "failed", "all"]
+MODES = ("missing", "failed", "all")
+
+
+@task(name="plan-backfill")
+def plan_backfill(start: date, end: date, mode: Mode = "missing") -> list[dict]:
+    """One row per day: its ledger status and whether this backfill will ingest it.
+
+    ``missing`` takes days never ingested, ``failed`` days whose last attempt
+    failed and that were never committed, ``all`` every day (a full rerun).
+    """
+    if mode not in MODES:
+        raise ValueError(f"backfill mode {mode!r} is not one of {', '.join(MODES)}")
+    if end < start:
+        raise ValueError(f"backfill end {end} is before start {start}")
+    settings = get_settings()
+    dataset = build_source(settings).schema.name
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    statuses = build_partition_ledger(settings).statuses(dataset, days)
+    wanted = {"missing": {None}, "failed": {"failed"}, "all": {None, "ok", "failed"}}[mode]
+    return [{"ds": d, "ledger_status": statuses[d] or "missing", "run": statuses[d] in wanted} for d in days]
+
+
+@task(name="publish-backfill-summary")
+def publish_backfill_summary(rows: list[dict], start: date, end: date, mode: str, dry_run: bool) -> None:
+    """The per-day table on-call sees in the Prefect UI."""
+    counts = {k: sum(r["outcome"] == k for r in rows) for k in ("done", "skipped", "failed", "would run")}
+    create_table_artifact(
+        [{**r, "ds": r["ds"].isoformat()} for r in rows],
+        key="backfill-summary",
+        description=(
+            f"backfill {start}..{end} mode={mode}{' (dry run)' if dry_run else ''}: "
+            + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+        ),
+    )
+
+
+class BackfillIncomplete(RuntimeError):
+    """Some days failed; the summary artifact lists them with their reasons."""
+
+
+def run_bounded(task_fn, days: list[date], limit: int, **kwargs) -> dict:
+    """Submit ``task_fn(ds, **kwargs)`` per day, at most ``limit`` in flight.
+
+    Returns the futures by day. A failed day does not stop the others.
+    """
+    from prefect.futures import as_completed, wait
+
+    futures, in_flight = {}, []
+    for ds in days:
+        if len(in_flight) >= limit:
+            finished = next(as_completed(in_flight))
+            in_flight.remove(finished)
+        futures[ds] = task_fn.submit(ds, **kwargs)
+        in_flight.append(futures[ds])
+    wait(in_flight)
+    return futures
+
+
+def collect_outcomes(plan: list[dict], futures: dict, *, dry_run: bool) -> list[dict]:
+    """Per-day outcome rows: done / skipped / failed (with reason) / would run."""
+    rows = []
+    for item in plan:
+        ds = item["ds"]
+        row = {"ds": ds, "ledger_status": item["ledger_status"], "outcome": "skipped", "rows": None, "detail": ""}
+        if not item["run"]:
+            row["detail"] = f"already {item['ledger_status']}"
+        elif dry_run:
+            row.update(outcome="would run", detail=f"ledger says {item['ledger_status']}")
+        else:
+            # result() waits for the task's final state; reading .state alone can
+            # still show Running just after the thread finished.
+            try:
+                result = futures[ds].result()
+            except Exception as exc:  # the task's own error is the reason on-call needs
+                row.update(outcome="failed", detail=f"{type(exc).__name__}: {exc}")
+            else:
+                row.update(outcome="done", rows=result["rows"], detail=f"{result['quarantined']} quarantined")
+        rows.append(row)
+    return rows
+
+
+def finish_backfill(rows: list[dict]) -> list[dict]:
+    """Return the rows, or fail the run (after the summary is published) if a day failed."""
+    failed = [r for r in rows if r["outcome"] == "failed"]
+    if failed:
+        listing = "; ".join(f"{r['ds']}: {r['detail']}" for r in failed[:5])
+        raise BackfillIncomplete(f"{len(failed)} of {len(rows)} day(s) failed: {listing}")
+    return rows

@@ -1,0 +1,28 @@
+"""Every deployment in prefect.yaml imports, and its parameters validate."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOYMENTS = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+# Values for the parameters a deployment leaves to the caller.
+REQUIRED = {"ds": "2026-01-01", "start": "2026-01-01", "end": "2026-01-05"}
+
+
+@pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=[d["name"] for d in DEPLOYMENTS])
+def test_deployment_entrypoint_loads_and_parameters_validate(deployment):
+    module_path, flow_name = deployment["entrypoint"].split(":")
+    module = importlib.import_module(module_path.removesuffix(".py").replace("/", "."))
+    flow = getattr(module, flow_name)
+    params = dict(deployment.get("parameters") or {})
+    for name, value in REQUIRED.items():
+        if name in flow.parameters.required:
+            params.setdefault(name, value)
+    validated = flow.validate_parameters(params)
+    assert set(flow.parameters.required) <= set(validated)
+    assert flow.name == deployment["name"]

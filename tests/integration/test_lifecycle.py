@@ -1,0 +1,122 @@
+"""Train, gate, promote, hold, roll back and score, for real (Prefect + MLflow on SQLite).
+
+One data dir for the module: the steps build on each other the way a model's
+life does, and MLflow's database is created once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.backfill import backfill
+from flows.score import score
+from flows.train import train
+from infra.cli import app
+from infra.factory import build_lake, build_partition_ledger, build_pointer_ledger, build_registry, model_pointer
+from infra.settings import get_settings
+from tests.integration.conftest import configure, reset_settings
+
+START = date(2026, 1, 1)
+END = START + timedelta(days=29)  # 30 days; labels mature after 5, so 25 are trainable
+
+
+@pytest.fixture(scope="module")
+def lifecycle(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    data_dir = tmp_path_factory.mktemp("lifecycle") / "tandem"
+    configure(mp, data_dir, TANDEM_SYNTHETIC__ROWS_PER_DAY="600", TANDEM_TRAINING__WINDOW_DAYS="25")
+    backfill(START, END, concurrency=2)
+    yield data_dir
+    mp.undo()
+    reset_settings()
+
+
+def _champion() -> str | None:
+    settings = get_settings()
+    return build_registry(settings).alias_version(settings.champion_alias)
+
+
+def _moves():
+    return build_pointer_ledger(get_settings()).history(model_pointer(get_settings()))
+
+
+def test_first_version_meeting_minimums_becomes_champion(lifecycle):
+    result = train()
+    assert (result["version"], result["decision"], result["champion"]) == ("1", "PROMOTE", "1")
+    assert result["metrics"]["auc"] > 0.7
+    assert _champion() == "1"
+    moves = _moves()
+    assert [(m.old_value, m.new_value) for m in moves] == [(None, "1")]
+    assert moves[0].evidence["verdict"]["decision"] == "PROMOTE"
+    # the run carries partitions with hashes, the schema, the card; the version carries the verdict
+    registry = build_registry(get_settings())
+    mv = registry.version("1")
+    assert mv.tags["gate.decision"] == "PROMOTE"
+    partitions = registry.load_dict(mv.run_id, "partitions.json")
+    assert {p["dataset"] for p in partitions} == {"applications", "labels"}
+    assert all(len(p["content_hash"]) == 64 for p in partitions)
+    card = open(result["model_card"]).read()
+    assert "version 1" in card and "PROMOTE" in card
+
+
+def test_retraining_on_the_same_partitions_is_skipped(lifecycle):
+    result = train()
+    assert result == {"version": "1", "skipped": True, "window": result["window"]}
+
+
+def test_worse_challenger_is_held_and_champion_stays(lifecycle, monkeypatch):
+    # given a deliberately weak challenger (one shallow tree) that still meets the minimum
+    monkeypatch.setenv("TANDEM_TRAINING__NUM_BOOST_ROUND", "1")
+    monkeypatch.setenv("TANDEM_TRAINING__MAX_DEPTH", "1")
+    monkeypatch.setenv("TANDEM_GATE__MIN_AUC", "0.5")
+    reset_settings()
+    moves_before = _moves()
+    # when trained
+    result = train(force=True)
+    # then the gate holds it: champion and ledger unchanged, verdict stored on the version
+    assert result["decision"] == "HOLD", result["reason"]
+    assert _champion() == "1"
+    assert _moves() == moves_before
+    assert build_registry(get_settings()).version(result["version"]).tags["gate.decision"] == "HOLD"
+
+
+def test_rollback_restores_previous_champion(lifecycle):
+    # given an equally good challenger promoted over version 1
+    promoted = train(force=True)
+    assert promoted["decision"] == "PROMOTE", promoted["reason"]
+    new = promoted["version"]
+    assert _champion() == new
+    # when on-call rolls the model back from the command line
+    out = CliRunner().invoke(app, ["rollback", "model", "--reason", "bad scores in prod"])
+    # then champion is version 1 again and the ledger says who, why, and what was undone
+    assert out.exit_code == 0, out.output
+    assert _champion() == "1"
+    last = _moves()[0]
+    assert (last.old_value, last.new_value, last.reason, last.actor) == (new, "1", "bad scores in prod", "pytest")
+    assert last.evidence["from"] == new
+
+
+def test_score_writes_predictions_once_per_champion(lifecycle):
+    day = END
+    first = score(day)
+    assert first["status"] == "scored" and first["model_version"] == "1"
+    settings = get_settings()
+    predictions = build_lake(settings).read_partition("predictions", day)
+    applications = build_lake(settings).read_partition("applications", day)
+    assert len(predictions) == len(applications) == 600
+    assert predictions["applicant_id"].is_unique
+    assert predictions["score"].between(0, 1).all()
+    assert set(predictions["model_version"]) == {"1"}
+    # a rerun with the same input and champion does nothing
+    assert score(day)["status"] == "skipped"
+    assert build_partition_ledger(settings).get("predictions", day).meta["model_version"] == "1"
+
+
+def test_rollback_without_history_fails_clearly(tmp_path, monkeypatch):
+    configure(monkeypatch, tmp_path / "empty")
+    out = CliRunner().invoke(app, ["rollback", "model"])
+    assert out.exit_code == 1
+    assert "never moved" in out.output

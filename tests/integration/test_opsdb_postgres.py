@@ -1,0 +1,65 @@
+"""The ops database on PostgreSQL: the same ledgers, chosen by URL alone.
+
+Uses the PostgreSQL on 127.0.0.1:5432 (trust auth); each test gets a fresh
+database that is dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from infra.stores.ledger import NothingToRollBack, PartitionLedger, PointerLedger
+from infra.stores.opsdb import create_ops_engine
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def pg_url():
+    name = f"tandem_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_partition_ledger_on_postgres(pg_url):
+    engine = create_ops_engine(pg_url)
+    ledger = PartitionLedger(engine)
+    day = date(2026, 5, 1)
+    ledger.record_failure(dataset="applications", ds=day, error="x.csv: missing column 'age'", flow_run_id="r1")
+    assert ledger.get("applications", day).status == "failed"
+    ledger.record_success(
+        dataset="applications", ds=day, row_count=10, quarantined_count=1, content_hash="a" * 64,
+        schema_version="1", path="/lake/x", flow_run_id="r2", meta={"k": "v"},
+    )
+    # a later failure never overwrites the committed partition
+    ledger.record_failure(dataset="applications", ds=day, error="boom", flow_run_id="r3")
+    record = ledger.get("applications", day)
+    assert (record.status, record.row_count, record.meta) == ("ok", 10, {"k": "v"})
+    assert [a["status"] for a in ledger.attempts("applications", day)] == ["failed", "ok", "failed"]
+    engine.dispose()
+
+
+def test_pointer_ledger_move_is_atomic_with_its_apply(pg_url):
+    engine = create_ops_engine(pg_url)
+    ledger = PointerLedger(engine)
+    with pytest.raises(NothingToRollBack):
+        ledger.rollback_target("model:m@champion")
+    ledger.move("model:m@champion", old_value=None, new_value="1", actor="a", reason="first", evidence={}, apply=lambda: None)
+
+    def failing_apply():
+        raise RuntimeError("registry down")
+
+    with pytest.raises(RuntimeError, match="registry down"):
+        ledger.move("model:m@champion", old_value="1", new_value="2", actor="a", reason="x", evidence={}, apply=failing_apply)
+    # the failed move left no row
+    assert [(m.old_value, m.new_value) for m in ledger.history("model:m@champion")] == [(None, "1")]
+    engine.dispose()
