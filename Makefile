@@ -27,6 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv with the pinned dependencies
+	@mkdir -p $(PREFECT_HOME)
 
 run: setup  ## the main job on embedded defaults: backfill 120 days, train, gate, score
 	$(PY) -m flows.demo

@@ -26,7 +26,7 @@ def demo(days: int = 120, end: date | None = None, shock_days: int = 20, score_d
     dates = plan_demo(days, end, shock_days, score_days)
     backfill(dates.start, dates.end, scenario="shock", scenario_start=dates.shock_start)
     trained = train()
-    scored = [score(ds) for ds in dates.score_days]
+    scored = score(dates.score_days[0], end=dates.end)
     return summarize_demo(trained, scored)
 
 

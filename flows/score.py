@@ -1,8 +1,8 @@
-"""The score flow: batch-score one partition with the champion model."""
+"""The score flow: batch-score partitions with the champion model."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from prefect import flow
 
@@ -10,12 +10,14 @@ from tasks.scoring import score_partition
 
 
 @flow(name="score")
-def score(ds: date, force: bool = False) -> dict:
-    """Score ``applications/ds`` with ``models:/risk-scorer@champion``.
+def score(ds: date, end: date | None = None, force: bool = False) -> list[dict]:
+    """Score ``applications/ds`` (through ``end``, inclusive, if given) with ``models:/risk-scorer@champion``.
 
-    Steps: resolve the champion alias, read the partition, predict in place
-    (no row loop), write ``predictions/ds`` atomically and record it in the
-    ledger with the model version and input hash. A rerun with the same input
-    and champion is skipped; ``force`` rescores anyway.
+    Steps, per day: resolve the champion alias, read the partition, predict in
+    place (no row loop), write ``predictions/ds`` atomically and record it in
+    the ledger with the model version and input hash. A day already scored
+    from the same input by the same champion is skipped; ``force`` rescores.
+    One flow run covers the whole range, so a week costs one run's overhead.
     """
-    return score_partition(ds, force=force)
+    days = [ds + timedelta(days=i) for i in range(((end or ds) - ds).days + 1)]
+    return [score_partition(day, force=force) for day in days]

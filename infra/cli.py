@@ -175,12 +175,14 @@ def train(
 
 @app.command()
 def score(
-    ds: Annotated[str, typer.Argument(help="The day, YYYY-MM-DD.")],
+    ds: Annotated[str, typer.Argument(help="The (first) day, YYYY-MM-DD.")],
+    end: Annotated[Optional[str], typer.Option(help="Last day to score, inclusive (default: only DS).")] = None,
     force: Annotated[bool, typer.Option(help="Rescore even if already scored by this champion.")] = False,
     wait: WaitOpt = True,
 ) -> None:
-    """Batch-score one day with the champion, as a run of the `score` deployment."""
-    _start_run("score/score", {"ds": _day(ds).isoformat(), "force": force}, wait)
+    """Batch-score one day (or DS..END) with the champion, as a run of the `score` deployment."""
+    params = {"ds": _day(ds).isoformat(), "end": _day(end).isoformat() if end else None, "force": force}
+    _start_run("score/score", params, wait)
 
 
 @app.command()

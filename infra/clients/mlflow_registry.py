@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,13 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def _load_booster(tracking_uri: str, model_name: str, version: str) -> xgb.Booster:
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    return mlflow.xgboost.load_model(f"models:/{model_name}/{version}")
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,9 @@ class ModelRegistry:
                 input_example=example,
                 registered_model_name=self.model_name,
                 model_format="ubj",
+                # Given explicitly: MLflow's inference of requirements starts a
+                # subprocess that reloads the model (6 s of a 1M-row training run).
+                pip_requirements=[f"xgboost=={xgb.__version__}"],
             )
         version = str(info.registered_model_version)
         for key, value in tags.items():
@@ -145,10 +156,12 @@ class ModelRegistry:
         return str(max(matches)) if matches else None
 
     def load_booster(self, version: str) -> xgb.Booster:
-        """Load a registered version's booster (native flavor, for in-place prediction)."""
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
-        return mlflow.xgboost.load_model(f"models:/{self.model_name}/{version}")
+        """Load a registered version's booster (native flavor, for in-place prediction).
+
+        Registered versions are immutable, so a loaded booster is kept for the
+        process: scoring many partitions loads the model once.
+        """
+        return _load_booster(self.tracking_uri, self.model_name, str(version))
 
     def load_dict(self, run_id: str, artifact_file: str) -> Any:
         mlflow.set_tracking_uri(self.tracking_uri)

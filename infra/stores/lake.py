@@ -20,16 +20,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def content_hash(df: pd.DataFrame) -> str:
-    """A hash of a frame's content (column names, dtypes and values), not of its bytes.
+def content_hash(data: bytes) -> str:
+    """SHA-256 of a partition file's bytes.
 
-    Independent of the Parquet writer's metadata and of row index, so the same
-    rows always hash the same.
+    Parquet output is deterministic for the same rows, columns and pyarrow
+    version, so a rerun on the same input gives the same hash, and the hash
+    also verifies what is stored. (A pyarrow upgrade may change it once.)
     """
-    h = hashlib.sha256()
-    h.update(repr([(c, str(t)) for c, t in df.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return h.hexdigest()
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -70,16 +68,19 @@ class ParquetLake:
         self._fs.makedirs(f"{self._root}/_staging", exist_ok=True)
         self._fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
         table = pa.Table.from_pandas(df, preserve_index=False)
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer, compression="snappy")
+        data = buffer.getvalue().to_pybytes()
         try:
             with self._fs.open(staging, "wb") as fh:
-                pq.write_table(table, fh, compression="snappy")
+                fh.write(data)
             # The commit: a rename on local disks (atomic replace), a single-object
             # copy on object stores (readers see the old or the new object).
             self._fs.mv(staging, final)
         finally:
             if self._fs.exists(staging):
                 self._fs.rm(staging)
-        return WrittenPartition(dataset, ds, self.unstrip(final), len(df), content_hash(df))
+        return WrittenPartition(dataset, ds, self.unstrip(final), len(df), content_hash(data))
 
     def read_partition(self, dataset: str, ds: date) -> pd.DataFrame:
         path = self.partition_path(dataset, ds)

@@ -97,11 +97,16 @@ def test_rollback_restores_previous_champion(lifecycle):
     last = _moves()[0]
     assert (last.old_value, last.new_value, last.reason, last.actor) == (new, "1", "bad scores in prod", "pytest")
     assert last.evidence["from"] == new
+    # and the CLI shows it to on-call
+    history = CliRunner().invoke(app, ["pointers"], env={"COLUMNS": "200"})
+    assert history.exit_code == 0 and "bad scores in prod" in history.output
+    shown = CliRunner().invoke(app, ["champion"])
+    assert shown.exit_code == 0 and "v1" in shown.output and "auc" in shown.output
 
 
 def test_score_writes_predictions_once_per_champion(lifecycle):
     day = END
-    first = score(day)
+    [first] = score(day)
     assert first["status"] == "scored" and first["model_version"] == "1"
     settings = get_settings()
     predictions = build_lake(settings).read_partition("predictions", day)
@@ -111,8 +116,10 @@ def test_score_writes_predictions_once_per_champion(lifecycle):
     assert predictions["score"].between(0, 1).all()
     assert set(predictions["model_version"]) == {"1"}
     # a rerun with the same input and champion does nothing
-    assert score(day)["status"] == "skipped"
+    assert [r["status"] for r in score(day - timedelta(days=1), end=day)] == ["scored", "skipped"]
     assert build_partition_ledger(settings).get("predictions", day).meta["model_version"] == "1"
+    listed = CliRunner().invoke(app, ["partitions", "--dataset", "predictions"])
+    assert listed.exit_code == 0 and "2 partition(s)" in listed.output
 
 
 def test_rollback_without_history_fails_clearly(tmp_path, monkeypatch):

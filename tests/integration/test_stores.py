@@ -1,0 +1,63 @@
+"""The lake and the ledgers on local disk and SQLite."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from infra.stores.lake import ParquetLake, content_hash
+from infra.stores.ledger import NothingToRollBack, PartitionLedger, PointerLedger
+from infra.stores.opsdb import create_ops_engine
+
+DAY = date(2026, 2, 1)
+
+
+def test_content_hash_is_stable_for_the_same_rows_and_ignores_the_index(tmp_path):
+    lake = ParquetLake(str(tmp_path / "lake"))
+    a = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
+    first = lake.write_partition("d", DAY, a).content_hash
+    assert lake.write_partition("d", DAY, a.set_axis([10, 11])).content_hash == first
+    assert lake.write_partition("d", DAY, a.assign(x=[1, 3])).content_hash != first
+    third = lake.write_partition("d", DAY, a.assign(x=[1, 3])).content_hash
+    assert content_hash((tmp_path / "lake" / "d" / "ds=2026-02-01" / "part.parquet").read_bytes()) == third
+
+
+def test_partition_write_replaces_the_whole_file_and_leaves_no_staging(tmp_path):
+    lake = ParquetLake(str(tmp_path / "lake"))
+    lake.write_partition("d", DAY, pd.DataFrame({"x": range(10)}))
+    written = lake.write_partition("d", DAY, pd.DataFrame({"x": range(3)}))
+    assert written.rows == 3 and len(lake.read_partition("d", DAY)) == 3
+    assert lake.list_partitions("d") == [DAY]
+    assert list((tmp_path / "lake" / "_staging").iterdir()) == []
+
+
+def test_a_failed_write_keeps_the_previous_partition(tmp_path):
+    lake = ParquetLake(str(tmp_path / "lake"))
+    lake.write_partition("d", DAY, pd.DataFrame({"x": [1, 2]}))
+    unwritable = pd.DataFrame({"x": [object(), object()]})  # pyarrow cannot convert it
+    with pytest.raises(Exception):
+        lake.write_partition("d", DAY, unwritable)
+    assert lake.read_partition("d", DAY)["x"].tolist() == [1, 2]
+    assert list((tmp_path / "lake" / "_staging").iterdir()) == []
+
+
+def test_missing_partition_error_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="d/ds=2026-02-01"):
+        ParquetLake(str(tmp_path / "lake")).read_partition("d", DAY)
+
+
+def test_ledgers_on_sqlite(tmp_path):
+    engine = create_ops_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    ledger = PartitionLedger(engine)
+    ledger.record_failure(dataset="a", ds=DAY, error="boom", flow_run_id=None)
+    assert ledger.statuses("a", [DAY, date(2026, 2, 2)]) == {DAY: "failed", date(2026, 2, 2): None}
+    pointers = PointerLedger(engine)
+    with pytest.raises(ValueError, match="reason"):
+        pointers.move("p", old_value=None, new_value="1", actor="me", reason=" ", evidence=None, apply=lambda: None)
+    pointers.move("p", old_value=None, new_value="1", actor="me", reason="first", evidence=None, apply=lambda: None)
+    with pytest.raises(NothingToRollBack, match="no previous value"):
+        pointers.rollback_target("p")
+    pointers.move("p", old_value="1", new_value="2", actor="me", reason="better", evidence={"auc": 0.8}, apply=lambda: None)
+    assert pointers.rollback_target("p").old_value == "1"
