@@ -82,12 +82,37 @@ class FileSource:
         except Exception as exc:  # unreadable: not a CSV/Parquet, truncated, wrong encoding...
             raise PartitionRejected(f"{path}: unreadable as {fmt} ({type(exc).__name__}: {exc})") from exc
 
+    def _may_hold_day(self, path: str, day_start: pd.Timestamp) -> bool:
+        """False only when Parquet row-group statistics prove no row falls on the day."""
+        if self._format(path) != "parquet":
+            return True
+        try:
+            with fsspec.open(path, "rb") as fh:
+                meta = pq.ParquetFile(fh).metadata
+        except Exception:
+            return True  # unreadable: let the full read raise the clear error
+        column = meta.schema.names.index(self.schema.event_time_column) if self.schema.event_time_column in meta.schema.names else None
+        if column is None or meta.num_rows == 0:
+            return True  # let the caller report the missing column or the empty file
+        day_end = day_start + pd.Timedelta(days=1)
+        for i in range(meta.num_row_groups):
+            stats = meta.row_group(i).column(column).statistics
+            if stats is None or not stats.has_min_max:
+                return True
+            low, high = pd.Timestamp(stats.min), pd.Timestamp(stats.max)
+            if low.tzinfo is not None or high.tzinfo is not None:
+                return True  # time-zone aware: compare after parsing, not here
+            if low < day_end and high >= day_start:
+                return True
+        return False
+
     def read(self, ds: date) -> list[SourcePiece]:
         """Rows of every matching file whose event time falls on ``ds``.
 
-        Each file's header is checked first and only its event-time column is
-        read to find the day, so a glob over many daily files reads in full
-        only the files that hold that day.
+        Each file's header is checked first; Parquet row-group statistics then
+        skip files that cannot hold the day, and only the event-time column of
+        the rest is read to find it, so a glob over many daily files reads in
+        full only the files that hold that day.
         """
         required = [self.schema.id_column, self.schema.event_time_column, *self.schema.feature_names]
         time_col = self.schema.event_time_column
@@ -97,6 +122,9 @@ class FileSource:
             missing = [c for c in required if c not in header.columns]
             if missing:
                 raise PartitionRejected(f"{path}: missing required column(s) {', '.join(map(repr, missing))}")
+            day_start = pd.Timestamp(ds)
+            if not self._may_hold_day(path, day_start):
+                continue  # a daily file of another day: skip without reading its rows
             times = self._read(path, columns=[time_col])[time_col]
             if times.empty:
                 raise PartitionRejected(f"{path}: the file has a header but no rows")
@@ -108,7 +136,6 @@ class FileSource:
                     f"{path}: column {time_col!r} has values that are not timestamps "
                     f"(e.g. {times[bad].iloc[0]!r} at row {int(bad.idxmax()) + 1})"
                 )
-            day_start = pd.Timestamp(ds)
             # A range test on the timestamps: far cheaper than building date objects per row.
             on_day = ((when >= day_start) & (when < day_start + pd.Timedelta(days=1))).to_numpy()
             if on_day.any():

@@ -103,3 +103,22 @@ def test_bad_file_fails_clearly_and_changes_nothing(tandem, tmp_path, monkeypatc
     attempts = build_partition_ledger(get_settings()).attempts("applications", DAY)
     assert [a["status"] for a in attempts] == ["ok", "failed"]
     assert str(path) in attempts[-1]["error"]
+
+
+def test_glob_of_daily_files_takes_only_the_day_and_still_checks_every_header(tandem, tmp_path, monkeypatch):
+    # given a team's daily Parquet files under one glob
+    other = date(2026, 3, 3)
+    folder = tmp_path / "daily"
+    folder.mkdir()
+    labelled_rows([DAY], rows=40).to_parquet(folder / f"{DAY}.parquet")
+    labelled_rows([other], rows=30).to_parquet(folder / f"{other}.parquet")
+    use_file_source(monkeypatch, str(folder / "*.parquet"), write_schema(tmp_path / "schema.yaml"))
+    # when each day is ingested, each gets exactly its own rows
+    assert ingest(DAY)["rows"] == 40
+    assert ingest(other)["rows"] == 30
+    # and a broken file of another day still fails the run, naming that file
+    labelled_rows([other], rows=30).drop(columns=["age"]).to_parquet(folder / f"{other}.parquet")
+    state = ingest(DAY, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(Exception, match=f"{other}.parquet.*'age'"):
+        state.result()
