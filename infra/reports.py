@@ -17,7 +17,7 @@ def print_demo_summary(summary: dict, console: Console | None = None) -> None:
     console.print(f"Champion: [bold green]risk-scorer v{summary['champion']}[/]")
     table = Table("metric (out-of-time test)", "value")
     for key, value in sorted(summary["champion_metrics"].items()):
-        table.add_row(key.removeprefix("test_"), f"{value:.4f}")
+        table.add_row(key.removeprefix("test_"), f"{value:,.0f}" if key == "test_n" else f"{value:.4f}")
     console.print(table)
     parts = summary["partitions"]
     console.print(
