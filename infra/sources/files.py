@@ -67,34 +67,35 @@ class FileSource:
             return self.format
         return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
 
-    def _read(self, path: str, columns: list[str] | None = None, header_only: bool = False) -> pd.DataFrame:
-        """Read a file (or only some columns, or only its header); unreadable -> PartitionRejected."""
+    def _open(self, path: str, reader):
+        """Run ``reader(file)`` on an open file; unreadable -> PartitionRejected naming the file."""
         fmt = self._format(path)
         try:
             with fsspec.open(path, "rb") as fh:
-                if fmt == "parquet":
-                    if header_only:
-                        return pq.read_schema(fh).empty_table().to_pandas()
-                    return pq.read_table(fh, columns=columns).to_pandas()
-                return pd.read_csv(fh, usecols=columns, nrows=0 if header_only else None)
+                return reader(fh)
         except pd.errors.EmptyDataError as exc:
             raise PartitionRejected(f"{path}: the file is empty") from exc
         except Exception as exc:  # unreadable: not a CSV/Parquet, truncated, wrong encoding...
             raise PartitionRejected(f"{path}: unreadable as {fmt} ({type(exc).__name__}: {exc})") from exc
 
-    def _may_hold_day(self, path: str, day_start: pd.Timestamp) -> bool:
+    def _read(self, path: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read a file, or only some of its columns."""
+        if self._format(path) == "parquet":
+            return self._open(path, lambda fh: pq.read_table(fh, columns=columns).to_pandas())
+        return self._open(path, lambda fh: pd.read_csv(fh, usecols=columns))
+
+    def _probe(self, path: str) -> tuple[list[str], pq.FileMetaData | None]:
+        """A file's column names, and for Parquet its metadata (one read of the footer)."""
+        if self._format(path) == "parquet":
+            meta = self._open(path, lambda fh: pq.ParquetFile(fh).metadata)
+            return list(meta.schema.names), meta
+        return list(self._open(path, lambda fh: pd.read_csv(fh, nrows=0)).columns), None
+
+    def _may_hold_day(self, meta: pq.FileMetaData | None, day_start: pd.Timestamp, day_end: pd.Timestamp) -> bool:
         """False only when Parquet row-group statistics prove no row falls on the day."""
-        if self._format(path) != "parquet":
-            return True
-        try:
-            with fsspec.open(path, "rb") as fh:
-                meta = pq.ParquetFile(fh).metadata
-        except Exception:
-            return True  # unreadable: let the full read raise the clear error
-        column = meta.schema.names.index(self.schema.event_time_column) if self.schema.event_time_column in meta.schema.names else None
-        if column is None or meta.num_rows == 0:
-            return True  # let the caller report the missing column or the empty file
-        day_end = day_start + pd.Timedelta(days=1)
+        if meta is None or meta.num_rows == 0:
+            return True  # CSV, or an empty file the caller reports
+        column = meta.schema.names.index(self.schema.event_time_column)
         for i in range(meta.num_row_groups):
             stats = meta.row_group(i).column(column).statistics
             if stats is None or not stats.has_min_max:
@@ -116,14 +117,15 @@ class FileSource:
         """
         required = [self.schema.id_column, self.schema.event_time_column, *self.schema.feature_names]
         time_col = self.schema.event_time_column
+        day_start = pd.Timestamp(ds)
+        day_end = day_start + pd.Timedelta(days=1)
         pieces = []
         for path in self._files():
-            header = self._read(path, header_only=True)
-            missing = [c for c in required if c not in header.columns]
+            columns, meta = self._probe(path)
+            missing = [c for c in required if c not in columns]
             if missing:
                 raise PartitionRejected(f"{path}: missing required column(s) {', '.join(map(repr, missing))}")
-            day_start = pd.Timestamp(ds)
-            if not self._may_hold_day(path, day_start):
+            if not self._may_hold_day(meta, day_start, day_end):
                 continue  # a daily file of another day: skip without reading its rows
             times = self._read(path, columns=[time_col])[time_col]
             if times.empty:
@@ -137,7 +139,7 @@ class FileSource:
                     f"(e.g. {times[bad].iloc[0]!r} at row {int(bad.idxmax()) + 1})"
                 )
             # A range test on the timestamps: far cheaper than building date objects per row.
-            on_day = ((when >= day_start) & (when < day_start + pd.Timedelta(days=1))).to_numpy()
+            on_day = ((when >= day_start) & (when < day_end)).to_numpy()
             if on_day.any():
                 frame = self._read(path)
                 pieces.append(SourcePiece(path, frame[on_day].reset_index(drop=True)))
