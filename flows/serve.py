@@ -11,6 +11,9 @@ from prefect import serve
 from flows.backfill import backfill
 from flows.demo import demo
 from flows.ingest import ingest
+from flows.prompt_release import prompt_release
+from flows.rag_eval import rag_eval
+from flows.reindex import reindex
 from flows.score import score
 from flows.train import train
 
@@ -22,6 +25,9 @@ def main() -> None:
         train.to_deployment(name="train"),
         score.to_deployment(name="score"),
         demo.to_deployment(name="demo"),
+        reindex.to_deployment(name="reindex"),
+        rag_eval.to_deployment(name="rag-eval"),
+        prompt_release.to_deployment(name="prompt-release"),
     )
 
 

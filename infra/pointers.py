@@ -1,14 +1,24 @@
-"""Moving the live model pointer (the MLflow alias ``champion``), always through the ledger.
+"""Moving the live pointers, always through the ledger.
 
-Promotion by the gate and rollback by on-call use the same function, so every
-move has its row: old value, new value, who, why and the evidence.
+Three pointers are live: the model alias ``champion``, the prompt alias
+``production`` and the Qdrant alias ``docs-live``. A gate's promotion and
+on-call's rollback use the same function per pointer, so every move has its
+row: old value, new value, who, why and the evidence.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from infra.factory import build_pointer_ledger, build_registry, model_pointer
+from infra.factory import (
+    build_pointer_ledger,
+    build_prompt_registry,
+    build_registry,
+    build_vector_index,
+    index_pointer,
+    model_pointer,
+    prompt_pointer,
+)
 from infra.settings import TandemSettings
 from infra.stores.ledger import PointerMove, default_actor
 
@@ -62,6 +72,69 @@ def rollback_champion(settings: TandemSettings, *, reason: str, actor: str | Non
     ledger = build_pointer_ledger(settings)
     last = ledger.rollback_target(model_pointer(settings))
     return move_champion(
+        settings,
+        last.old_value,
+        reason=reason,
+        evidence={"rolled_back_move": last.id, "from": last.new_value, "move_reason": last.reason},
+        actor=actor,
+    )
+
+
+def move_prompt(
+    settings: TandemSettings, version: int | None, *, reason: str, evidence: dict[str, Any] | None, actor: str | None = None
+) -> PointerMove:
+    """Point the prompt's ``production`` alias at ``version`` and record it."""
+    registry = build_prompt_registry(settings)
+    alias = settings.prompt.production_alias
+    old = registry.alias_version(alias)
+    if version is not None:
+        registry.get(version)  # fails clearly if the version does not exist
+    return build_pointer_ledger(settings).move(
+        prompt_pointer(settings),
+        old_value=None if old is None else str(old),
+        new_value=None if version is None else str(version),
+        actor=default_actor(actor or settings.actor),
+        reason=reason,
+        evidence=evidence,
+        apply=lambda: registry.set_alias(alias, version),
+    )
+
+
+def rollback_prompt(settings: TandemSettings, *, reason: str, actor: str | None = None) -> PointerMove:
+    """Move ``production`` back to the version it had before its last move."""
+    last = build_pointer_ledger(settings).rollback_target(prompt_pointer(settings))
+    return move_prompt(
+        settings,
+        None if last.old_value is None else int(last.old_value),
+        reason=reason,
+        evidence={"rolled_back_move": last.id, "from": last.new_value, "move_reason": last.reason},
+        actor=actor,
+    )
+
+
+def move_index(
+    settings: TandemSettings, collection: str | None, *, reason: str, evidence: dict[str, Any] | None, actor: str | None = None
+) -> PointerMove:
+    """Point the Qdrant alias ``docs-live`` at ``collection`` and record it."""
+    index = build_vector_index(settings)
+    old = index.live_collection()
+    if collection is not None and not index.exists(collection):
+        raise ValueError(f"collection {collection!r} does not exist (was it cleaned up?)")
+    return build_pointer_ledger(settings).move(
+        index_pointer(settings),
+        old_value=old,
+        new_value=collection,
+        actor=default_actor(actor or settings.actor),
+        reason=reason,
+        evidence=evidence,
+        apply=lambda: index.point_alias(collection),
+    )
+
+
+def rollback_index(settings: TandemSettings, *, reason: str, actor: str | None = None) -> PointerMove:
+    """Move ``docs-live`` back to the collection it pointed at before its last move."""
+    last = build_pointer_ledger(settings).rollback_target(index_pointer(settings))
+    return move_index(
         settings,
         last.old_value,
         reason=reason,

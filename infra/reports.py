@@ -29,7 +29,31 @@ def print_demo_summary(summary: dict, console: Console | None = None) -> None:
         f"Scored {len(scored)} day(s): "
         + ", ".join(f"{s['ds']} {s['status']}" for s in scored)
     )
+    if "indexed" in summary:
+        _print_rag(summary, console)
     console.print(f"Data directory: {summary['data_dir']}")
     console.print(f"MLflow store:   {summary['mlflow_tracking_uri']}")
     console.print(f"Open MLflow UI: [cyan]{summary['mlflow_ui']}[/]")
     console.print("Open Prefect UI: [cyan]make ui[/] (run history of these flows)")
+
+
+def _print_rag(summary: dict, console: Console) -> None:
+    console.rule("[bold]Tandem: RAG assistant")
+    idx = summary["indexed"]
+    plan = idx.get("plan", {})
+    if idx.get("up_to_date"):
+        console.print(f"Index: docs-live -> [bold]{idx['collection']}[/], up to date ({plan.get('unchanged', 0)} documents, 0 embedded)")
+    else:
+        state = "[green]released[/]" if idx.get("released") else "[red]held by the retrieval gate[/]"
+        console.print(f"Index: built [bold]{idx['collection']}[/] ({', '.join(f'{k} {v}' for k, v in plan.items())}), {state}")
+    rel = summary["prompt_release"]
+    console.print(f"Prompt: {rel['message']}")
+    for a in summary["answers"]:
+        console.print(f"\n[bold]Q:[/] {a['question']}")
+        console.print(("[red]" if a["refused"] else "") + "A: " + a["answer"].replace("[", "\\[") + ("[/]" if a["refused"] else ""))
+        console.print(
+            f"[dim]   prompt v{a['prompt_version']} | index {a['index_version']} | {a['tokens']} tokens | "
+            f"{a['latency_ms']:.0f} ms | cache {'hit' if a['cache_hit'] else 'miss'} | flags {', '.join(a['flags']) or '-'}[/]"
+        )
+    console.print("\nAsk your own: [cyan].venv/bin/tandem ask \"How do I roll back the index?\"[/]  "
+                  "events: [cyan].venv/bin/tandem requests[/]")

@@ -17,10 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _GROUP = ConfigDict(extra="forbid", frozen=True)
+
+# The demo corpus, golden set and attack set ship inside the package.
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 
 class SyntheticSourceSettings(BaseModel):
@@ -71,6 +74,84 @@ class TrainingSettings(BaseModel):
     seed: int = 42
 
 
+class IndexSettings(BaseModel):
+    """The RAG corpus, its chunking and the blue/green vector index."""
+
+    model_config = _GROUP
+
+    corpus_dir: Path | None = None  # default: the demo corpus shipped in infra/demo/corpus
+    include_model_cards: bool = True  # index the training flow's model cards too (doc ids model-cards/...)
+    golden_path: Path | None = None  # default: infra/demo/golden.yaml
+    collection_prefix: str = "docs"  # collections are <prefix>-v1, <prefix>-v2, ...
+    live_alias: str = "docs-live"
+    chunk_size: int = Field(200, ge=32, le=512)  # in tokens of the embedding model (MiniLM reads 256)
+    chunk_overlap: int = Field(30, ge=0)
+    embed_batch_size: int = Field(32, ge=1)
+    docs_per_batch: int = Field(16, ge=1)  # documents embedded between progress logs and crash-safe checkpoints
+    keep_collections: int = Field(3, ge=2)  # the live one, the rollback target, one more
+    top_k: int = Field(4, ge=1, le=50)
+    score_threshold: float | None = Field(None, ge=-1, le=1)
+    gate_min_hit_rate: float = Field(0.80, ge=0, le=1)  # hit@k on the golden set
+    gate_min_mrr: float = Field(0.60, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> "IndexSettings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"index.chunk_overlap ({self.chunk_overlap}) must be smaller than index.chunk_size ({self.chunk_size})")
+        return self
+
+
+class PromptSettings(BaseModel):
+    """The answer prompt in MLflow's prompt registry and its release gate."""
+
+    model_config = _GROUP
+
+    name: str = "rag-answer"
+    production_alias: str = "production"
+    staging_alias: str = "staging"
+    gate_min_answered: float = Field(0.85, ge=0, le=1)  # share of golden questions answered (not "not found")
+    gate_min_faithfulness: float = Field(0.80, ge=0, le=1)
+    gate_min_answer_relevance: float = Field(0.45, ge=0, le=1)
+    gate_min_citation_coverage: float = Field(0.90, ge=0, le=1)
+
+
+class Price(BaseModel):
+    model_config = _GROUP
+
+    prompt_per_1k: float = Field(0.0, ge=0)  # USD per 1,000 prompt tokens
+    completion_per_1k: float = Field(0.0, ge=0)
+
+
+class LLMSettings(BaseModel):
+    """An OpenAI-compatible endpoint (vLLM, Ollama, TGI, LiteLLM, OpenAI); unset = offline only."""
+
+    model_config = _GROUP
+
+    base_url: str | None = None  # e.g. http://127.0.0.1:8000/v1
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(20.0, gt=0)
+    max_tokens: int = Field(512, gt=0)
+    temperature: float = Field(0.0, ge=0, le=2)
+    # Routing: a question goes to the endpoint when it has at least
+    # route_min_words words or contains one of route_keywords; otherwise offline.
+    route_min_words: int = Field(0, ge=0)
+    route_keywords: tuple[str, ...] = ()
+    prices: dict[str, Price] = {}  # model name -> price; a model missing here costs 0 and is flagged
+    judge_runs: int = Field(3, ge=0, le=10)  # LLM-as-judge grades per golden answer (0 = off); only with an endpoint
+
+
+class BudgetSettings(BaseModel):
+    """Per-tenant token budgets per UTC day."""
+
+    model_config = _GROUP
+
+    daily_tokens: int = Field(200_000, gt=0)  # default for any tenant
+    per_tenant: dict[str, int] = {}
+    warn_ratio: float = Field(0.8, gt=0, lt=1)
+    on_exceeded: Literal["refuse", "offline"] = "refuse"
+
+
 class TandemSettings(BaseSettings):
     """Everything Tandem reads from its environment.
 
@@ -102,6 +183,14 @@ class TandemSettings(BaseSettings):
     training: TrainingSettings = TrainingSettings()
     gate: GateSettings = GateSettings()
 
+    qdrant_url: str | None = None  # a Qdrant server; default: local mode under <data_dir>/qdrant
+    qdrant_api_key: SecretStr | None = None
+    index: IndexSettings = IndexSettings()
+    prompt: PromptSettings = PromptSettings()
+    llm: LLMSettings = LLMSettings()
+    budget: BudgetSettings = BudgetSettings()
+    tenant: str = "default"  # the tenant `tandem ask` charges
+
     actor: str | None = None  # who pointer moves are recorded as; default: the OS user
 
     @model_validator(mode="after")
@@ -129,6 +218,19 @@ class TandemSettings(BaseSettings):
     @property
     def resolved_lake_url(self) -> str:
         return self.lake_url or str(self.data_dir.resolve() / "lake")
+
+    @property
+    def resolved_qdrant_path(self) -> Path:
+        """Where Qdrant's local mode keeps its files (used only without ``qdrant_url``)."""
+        return self.data_dir.resolve() / "qdrant"
+
+    @property
+    def resolved_corpus_dir(self) -> Path:
+        return self.index.corpus_dir or DEMO_DIR / "corpus"
+
+    @property
+    def resolved_golden_path(self) -> Path:
+        return self.index.golden_path or DEMO_DIR / "golden.yaml"
 
 
 @lru_cache(maxsize=1)

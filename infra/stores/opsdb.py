@@ -1,4 +1,4 @@
-"""The ops database: Tandem's own state (partition ledger, pointer ledger).
+"""The ops database: Tandem's own state (partition and pointer ledgers, request events, caches).
 
 SQLAlchemy Core on any URL: SQLite under the data dir by default,
 ``postgresql://...`` in production. Tables are created on first use
@@ -61,6 +61,66 @@ pointer_moves = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("evidence", sa.JSON),
     sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# Append-only: one structured event per request to the question-answering
+# gateway (answered, refused, or a budget warning). Questions are stored only
+# after PII redaction.
+llm_requests = sa.Table(
+    "llm_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # answer | refused | budget_warning
+    sa.Column("tenant", sa.String(100), nullable=False, index=True),
+    sa.Column("use_case", sa.String(100), nullable=False),
+    sa.Column("question", sa.Text),  # redacted
+    sa.Column("prompt_name", sa.String(200)),
+    sa.Column("prompt_version", sa.String(40)),
+    sa.Column("index_version", sa.String(200)),
+    sa.Column("generator", sa.String(40)),
+    sa.Column("model", sa.String(200)),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("completion_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("total_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("cost_usd", sa.Float, nullable=False, default=0.0),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("retrieval_latency_ms", sa.Float),
+    sa.Column("chunks_used", sa.JSON),  # [{chunk_id, doc_id, score}]
+    sa.Column("cache_hit", sa.Boolean, nullable=False, default=False),
+    sa.Column("guardrail_flags", sa.JSON),  # ["pii:email", "injection:question", ...]
+    sa.Column("budget_state", sa.String(20)),
+    sa.Column("error", sa.Text),
+)
+
+# Answers by cache key: sha256(normalized question, prompt version, index
+# version, generator), so a new prompt or index never serves a stale answer.
+response_cache = sa.Table(
+    "response_cache",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("prompt_version", sa.String(40), nullable=False),
+    sa.Column("index_version", sa.String(200), nullable=False),
+    sa.Column("generator", sa.String(40), nullable=False),
+    sa.Column("answer", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One row per index build (a Qdrant collection): lets a killed build resume.
+index_builds = sa.Table(
+    "index_builds",
+    metadata,
+    sa.Column("collection", sa.String(200), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),  # building | released | rejected | abandoned
+    sa.Column("config_hash", sa.String(64), nullable=False),
+    sa.Column("base_collection", sa.String(200)),  # the live collection it was planned against
+    sa.Column("plan", sa.JSON),
+    sa.Column("gate", sa.JSON),
+    sa.Column("flow_run_id", sa.String(64)),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
 )
 
 

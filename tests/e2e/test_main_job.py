@@ -1,7 +1,8 @@
 """The main job (`make run`'s `python -m flows.demo`) end to end, in a fresh process.
 
 Runs on the embedded defaults with fewer rows per day to stay quick; a second
-run must skip every done partition and the retraining.
+run must skip every done partition, the retraining, the re-embedding and the
+prompt evaluation, and answer the sample questions from the cache.
 """
 
 from __future__ import annotations
@@ -41,8 +42,15 @@ def test_main_job_runs_and_reruns_quickly(tmp_path):
     assert "Champion: risk-scorer v1" in first
     assert "applications 120" in first
     assert "Scored 7 day(s)" in first and "mlflow ui --backend-store-uri" in first
+    assert "Index: built docs-v1" in first and "released" in first
+    assert "PROMOTE: v1 is now production" in first
+    assert "[model-cards/risk-scorer-v1.md]" in first  # the assistant answers from the model card
+    assert "I can't help with that request" in first and "injection:question" in first
     second, second_s = _run(env)
     assert "Training skipped" in second
     assert "Champion: risk-scorer v1" in second
     assert second.count(" skipped") >= 7  # every scored day: same input, same champion
+    assert "docs-live -> docs-v1, up to date" in second and "0 embedded" in second
+    assert "v1 is already production" in second
+    assert second.count("cache hit") == 2  # the two answered sample questions
     print(f"first run {first_s:.1f} s, second run {second_s:.1f} s")

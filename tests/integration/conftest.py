@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from infra.factory import ops_engine
+from infra.factory import close_vector_clients, ops_engine
 from infra.settings import get_settings
 
 pytestmark = pytest.mark.integration
@@ -41,6 +41,7 @@ def configure(monkeypatch: pytest.MonkeyPatch, data_dir: Path, **env: str) -> No
 def reset_settings() -> None:
     get_settings.cache_clear()
     ops_engine.cache_clear()
+    close_vector_clients()
 
 
 @pytest.fixture

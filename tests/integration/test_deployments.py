@@ -11,7 +11,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENTS = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
 # Values for the parameters a deployment leaves to the caller.
-REQUIRED = {"ds": "2026-01-01", "start": "2026-01-01", "end": "2026-01-05"}
+REQUIRED = {"ds": "2026-01-01", "start": "2026-01-01", "end": "2026-01-05", "version": 1}
 
 
 @pytest.mark.parametrize("deployment", DEPLOYMENTS, ids=[d["name"] for d in DEPLOYMENTS])

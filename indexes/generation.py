@@ -1,0 +1,149 @@
+"""Answer synthesis: the generator interface and the offline extractive generator.
+
+Two generators sit behind one interface (``Generator.generate``): the offline
+extractive one here (the embedded default: deterministic, no network, cost 0)
+and an OpenAI-compatible endpoint (``infra.clients.llm``). Both take the
+rendered production prompt and the retrieved chunks and return a
+``Generation`` with its token counts, so the gateway logs them the same way.
+
+Pure: embedding and token counting are functions passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+NOT_FOUND = "I could not find this in the indexed documents."
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrieved chunk: its stable id, its document, its text and retrieval score."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a generator answered, with what it cost in tokens."""
+
+    text: str
+    citations: tuple[str, ...]
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+    answered: bool = True  # False when the generator found nothing to say
+    sentences: tuple[tuple[str, str], ...] = field(default=())  # (sentence, doc id) for extractive answers
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class GeneratorError(RuntimeError):
+    """A generator could not answer (endpoint down, timeout, malformed reply)."""
+
+
+class Generator(Protocol):
+    name: str
+
+    def generate(self, question: str, chunks: Sequence[Chunk], prompt_text: str, params: dict) -> Generation: ...
+
+
+def split_into_sentences(text: str) -> list[str]:
+    """Sentences of a chunk, for extraction: headings and titles are skipped, list items kept."""
+    import re
+
+    out: list[str] = []
+    for raw in text.splitlines():
+        if raw.lstrip().startswith("#"):
+            continue  # a Markdown heading names a topic, it does not answer anything
+        line = raw.strip().lstrip("*->|").strip()
+        if not line:
+            continue
+        if line[-1] not in ".!?:;)\"'" and len(line.split()) <= 8 and not raw.lstrip().startswith(("-", "*")):
+            continue  # a short line without punctuation is a title (HTML headings lose their '#')
+        for part in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(])", line):
+            part = part.strip()
+            if len(part.split()) >= 4:  # fragments under 4 words say nothing on their own
+                out.append(part)
+    return out
+
+
+def _normalize(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float32)
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return m / np.where(norms == 0, 1.0, norms)
+
+
+class ExtractiveGenerator:
+    """Answers with the retrieved sentences closest to the question, each cited.
+
+    Deterministic (ties broken by chunk rank, then position), no network. The
+    prompt version's parameters steer it, so the release gate measures a real
+    difference between prompt versions:
+
+    - ``max_sentences`` (default 3): how many sentences the answer holds;
+    - ``min_similarity`` (default 0.35): a sentence below it is not used; when
+      none qualifies the answer is ``NOT_FOUND`` (an honest "don't know");
+    - ``max_gap`` (default 0.15): a sentence more than this below the best one
+      is left out, so a precise answer is not padded with loosely related text.
+
+    Token counts are those of the embedding model's tokenizer over the rendered
+    prompt and the answer: there is no remote model, so cost is 0.
+    """
+
+    name = "offline"
+    model = "extractive-minilm"
+
+    def __init__(self, *, embed: Callable[[list[str]], np.ndarray], count_tokens: Callable[[str], int]) -> None:
+        self._embed = embed
+        self._count = count_tokens
+
+    def generate(self, question: str, chunks: Sequence[Chunk], prompt_text: str, params: dict) -> Generation:
+        max_sentences = int(params.get("max_sentences", 3))
+        min_similarity = float(params.get("min_similarity", 0.35))
+        max_gap = float(params.get("max_gap", 0.15))
+        candidates: list[tuple[str, str, int, int]] = []  # sentence, doc id, chunk rank, position
+        seen: set[str] = set()
+        for rank, chunk in enumerate(chunks):
+            for pos, sentence in enumerate(split_into_sentences(chunk.text)):
+                if sentence not in seen:  # overlapping chunks repeat sentences
+                    seen.add(sentence)
+                    candidates.append((sentence, chunk.doc_id, rank, pos))
+        chosen: list[tuple[str, str]] = []
+        if candidates and max_sentences > 0:
+            vecs = _normalize(self._embed([question] + [c[0] for c in candidates]))
+            sims = vecs[1:] @ vecs[0]
+            order = sorted(range(len(candidates)), key=lambda i: (-round(float(sims[i]), 6), candidates[i][2], candidates[i][3]))
+            floor = max(min_similarity, float(sims[order[0]]) - max_gap)
+            chosen = [(candidates[i][0], candidates[i][1]) for i in order if sims[i] >= floor][:max_sentences]
+        if not chosen:
+            text = NOT_FOUND
+            return Generation(
+                text=text,
+                citations=(),
+                prompt_tokens=self._count(prompt_text),
+                completion_tokens=self._count(text),
+                model=self.model,
+                answered=False,
+            )
+        # The citation sits inside the sentence ("... [doc]."), so every answer
+        # sentence carries its source when the answer is split into sentences.
+        text = " ".join(f"{s.rstrip().rstrip('.!?;:')} [{doc}]." for s, doc in chosen)
+        citations = tuple(dict.fromkeys(doc for _, doc in chosen))
+        return Generation(
+            text=text,
+            citations=citations,
+            prompt_tokens=self._count(prompt_text),
+            completion_tokens=self._count(text),
+            model=self.model,
+            answered=True,
+            sentences=tuple(chosen),
+        )

@@ -1,0 +1,239 @@
+"""Building a collection for the live alias: incremental, blue/green, resumable.
+
+The steps (each a task of ``flows.reindex``):
+
+1. ``plan_build``: diff the corpus against the live collection's manifest (read
+   from the points themselves). Nothing changed -> no build at all.
+2. ``build_collection``: write a *new* collection ``docs-vN``. Unchanged
+   documents are copied from the live collection with their vectors (never
+   re-embedded); added and changed ones go through LlamaIndex's
+   ``IngestionPipeline`` (sentence splitter -> chunk numbering -> MiniLM ->
+   Qdrant); deleted ones are simply not carried over. Chunk ids are stable,
+   so a resumed build upserts onto what it already wrote.
+3. The retrieval gate and the alias move live in ``infra.rag.evaluation`` and
+   ``infra.pointers``. Until the alias moves, ``docs-live`` keeps answering
+   from the previous complete collection, whatever happens to the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from indexes.chunking import NumberChunks, build_splitter
+from indexes.corpus import to_llama_document
+from indexes.plan import IndexPlan, complete_documents, plan_index
+from infra.clients.embedding import Embedder
+from infra.clients.qdrant_index import VectorIndex
+from infra.settings import TandemSettings
+from infra.sources.corpus import LoadedCorpus
+from infra.stores.requests import IndexBuilds
+
+log = logging.getLogger(__name__)
+
+
+def index_config(settings: TandemSettings, embedder: Embedder) -> dict[str, Any]:
+    """What decides the vectors besides the text: a change here re-embeds everything."""
+    return {
+        "embedding_model": embedder.name,
+        "dimension": embedder.dimension,
+        "chunk_size": settings.index.chunk_size,
+        "chunk_overlap": settings.index.chunk_overlap,
+        "splitter": "SentenceSplitter",
+        "tokenizer": embedder.name,
+    }
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class BuildPlan:
+    """What ``build_collection`` will do, decided before any write."""
+
+    collection: str | None  # None: the live collection is up to date
+    base_collection: str | None  # the live collection when planned
+    plan: dict[str, list[str]]
+    config: dict[str, Any]
+    config_hash: str
+    resumed: bool = False
+
+    @property
+    def needed(self) -> bool:
+        return self.collection is not None
+
+    def summary(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.plan.items()}
+
+
+@dataclass
+class BuildResult:
+    collection: str
+    base_collection: str | None
+    plan: dict[str, int]
+    resumed: bool
+    copied_documents: int
+    copied_points: int
+    embedded_documents: int
+    embedded_chunks: int
+    points: int
+    seconds: float
+    chunks_per_document: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_build(
+    settings: TandemSettings,
+    corpus: LoadedCorpus,
+    index: VectorIndex,
+    builds: IndexBuilds,
+    embedder: Embedder,
+    *,
+    force: bool = False,
+    flow_run_id: str | None = None,
+) -> BuildPlan:
+    """Diff the corpus against ``docs-live`` and pick (or resume) the target collection.
+
+    Args:
+        force: Build a new collection even when nothing changed (everything is
+            then copied, nothing re-embedded).
+    """
+    config = index_config(settings, embedder)
+    chash = config_hash(config)
+    live = index.live_collection()
+    live_manifest = complete_documents(index.payloads(live), chash) if live else {}
+    plan: IndexPlan = plan_index(corpus.manifest(), live_manifest)
+    fates = {k: list(getattr(plan, k)) for k in ("added", "changed", "deleted", "unchanged")}
+    if plan.is_noop and not force:
+        log.info("docs-live (%s) is up to date: %d documents unchanged, nothing to build", live, len(plan.unchanged))
+        return BuildPlan(None, live, fates, config, chash)
+    unfinished = builds.unfinished(chash)
+    if unfinished and unfinished["base_collection"] == live and index.exists(unfinished["collection"]):
+        target, resumed = unfinished["collection"], True
+        log.info("resuming the unfinished build of %s", target)
+    else:
+        target, resumed = index.next_collection(), False
+    builds.start(target, config_hash=chash, base_collection=live, plan=plan.summary(), flow_run_id=flow_run_id)
+    builds.abandon_other_builds(keep=target)
+    log.info("plan against %s: %s -> building %s", live or "(no live collection)", plan.summary(), target)
+    return BuildPlan(target, live, fates, config, chash, resumed)
+
+
+def build_collection(
+    settings: TandemSettings,
+    corpus: LoadedCorpus,
+    build: BuildPlan,
+    index: VectorIndex,
+    embedder: Embedder,
+    *,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> BuildResult:
+    """Fill the target collection until it holds exactly the corpus.
+
+    Safe to run again after a crash: complete documents are skipped, partial
+    ones are rewritten onto the same chunk ids.
+
+    Args:
+        on_batch: Called after each embedded batch with (documents done, documents to do);
+            a test uses it to kill a build midway.
+
+    Raises:
+        RuntimeError: the collection does not match the corpus at the end.
+    """
+    assert build.collection is not None, "plan_build decided there is nothing to build"
+    started = time.perf_counter()
+    target, live = build.collection, build.base_collection
+    index.create(target)
+    wanted = corpus.manifest()
+    present = complete_documents(index.payloads(target), build.config_hash)
+    in_target = set(index.manifest(target))
+    # Partial documents, old versions and deleted documents (a corpus edit since the crash).
+    stale = [d for d in in_target if present.get(d) != wanted.get(d)]
+    index.delete_documents(target, stale)
+
+    to_copy = [d for d in build.plan["unchanged"] if present.get(d) != wanted[d]]
+    copied_points = index.copy_documents(live, target, to_copy) if (live and to_copy) else 0
+    if to_copy:
+        log.info("copied %d unchanged documents (%d chunks) from %s, no re-embedding", len(to_copy), copied_points, live)
+
+    to_embed = [d for d in build.plan["added"] + build.plan["changed"] if present.get(d) != wanted[d]]
+    docs = corpus.by_id()
+    pipeline = _pipeline(settings, index, target, embedder)
+    embedded_chunks = 0
+    batch = settings.index.docs_per_batch
+    t0 = time.perf_counter()
+    for start in range(0, len(to_embed), batch):
+        ids = to_embed[start : start + batch]
+        nodes = pipeline.run(documents=[to_llama_document(docs[d], build.config_hash) for d in ids])
+        embedded_chunks += len(nodes)
+        done = start + len(ids)
+        rate = embedded_chunks / max(time.perf_counter() - t0, 1e-9)
+        log.info("embedded %d/%d documents (%d chunks, %.1f chunks/s)", done, len(to_embed), embedded_chunks, rate)
+        if on_batch:
+            on_batch(done, len(to_embed))
+
+    final = complete_documents(index.payloads(target), build.config_hash)
+    if final != wanted:
+        missing = sorted(d for d in wanted if final.get(d) != wanted[d])
+        extra = sorted(set(final) - set(wanted))
+        raise RuntimeError(f"{target} does not match the corpus after the build: missing {missing[:5]}, extra {extra[:5]}")
+    counts: dict[str, int] = {}
+    for p in index.payloads(target):
+        counts[p["doc_id"]] = counts.get(p["doc_id"], 0) + 1
+    return BuildResult(
+        collection=target,
+        base_collection=live,
+        plan=build.summary(),
+        resumed=build.resumed,
+        copied_documents=len(to_copy),
+        copied_points=copied_points,
+        embedded_documents=len(to_embed),
+        embedded_chunks=embedded_chunks,
+        points=sum(counts.values()),
+        seconds=round(time.perf_counter() - started, 3),
+        chunks_per_document=dict(sorted(counts.items())),
+    )
+
+
+def _pipeline(settings: TandemSettings, index: VectorIndex, collection: str, embedder: Embedder):
+    from llama_index.core.ingestion import IngestionPipeline
+
+    splitter = build_splitter(settings.index.chunk_size, settings.index.chunk_overlap, embedder.tokenize)
+    # No docstore: which documents to embed is decided by the plan above, from
+    # the collections themselves, so there is no second store to keep in step.
+    return IngestionPipeline(
+        transformations=[splitter, NumberChunks(), embedder.llama],
+        vector_store=index.vector_store(collection),
+        disable_cache=True,
+    )
+
+
+def manifest(corpus: LoadedCorpus, result: BuildResult, build: BuildPlan, gate: dict[str, Any] | None) -> dict[str, Any]:
+    """The index manifest logged to MLflow: documents and hashes, chunk counts, settings, gate."""
+    return {
+        "collection": result.collection,
+        "base_collection": result.base_collection,
+        "config": build.config,
+        "config_hash": build.config_hash,
+        "plan": build.plan,
+        "documents": {
+            d.doc_id: {"hash": d.content_hash, "chunks": result.chunks_per_document.get(d.doc_id, 0), "kind": d.kind}
+            for d in corpus.documents
+        },
+        "skipped_files": corpus.skipped,
+        "build": {k: v for k, v in result.to_dict().items() if k != "chunks_per_document"},
+        "gate": gate,
+    }
+
+
+def collections_to_drop(index: VectorIndex, *, keep: int, protected: set[str]) -> list[str]:
+    """Old collections beyond the newest ``keep`` (the live one and rollback target are protected)."""
+    names = index.collections()
+    return [n for n in names[: max(len(names) - keep, 0)] if n not in protected]

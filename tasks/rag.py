@@ -1,0 +1,146 @@
+"""RAG tasks: corpus, build plan, collection build, retrieval gate, release, evaluation.
+
+Thin wrappers around ``infra.rag``; embedding and evaluation are never cached
+by Prefect (their inputs are large and their outputs live in Qdrant/MLflow).
+"""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from infra.clients.qdrant_index import Retriever
+from infra.factory import (
+    build_embedder,
+    build_index_builds,
+    build_pointer_ledger,
+    build_rag_tracking,
+    build_vector_index,
+    index_pointer,
+)
+from infra.rag import indexing
+from infra.rag.evaluation import GateResult, evaluate_retrieval
+from infra.rag.release import release_index
+from infra.settings import get_settings
+from infra.sources.corpus import LoadedCorpus, read_corpus
+from infra.sources.golden import load_golden
+from infra.stores.model_cards import model_cards_url
+from tasks.common import current_flow_run_id
+
+
+@task(cache_policy=NO_CACHE)
+def load_corpus() -> LoadedCorpus:
+    """Read the corpus folder and the model cards; a bad document fails here, before any write."""
+    settings = get_settings()
+    cards = model_cards_url(settings) if settings.index.include_model_cards else None
+    corpus = read_corpus(settings.resolved_corpus_dir, model_cards_url=cards)
+    logger = get_run_logger()
+    logger.info("corpus %s: %d documents", settings.resolved_corpus_dir, len(corpus.documents))
+    if corpus.skipped:
+        logger.warning("skipped %d file(s) of unsupported types: %s", len(corpus.skipped), corpus.skipped[:10])
+    return corpus
+
+
+@task(cache_policy=NO_CACHE)
+def plan_index_build(corpus: LoadedCorpus, force: bool = False) -> indexing.BuildPlan:
+    settings = get_settings()
+    plan = indexing.plan_build(
+        settings, corpus, build_vector_index(settings), build_index_builds(settings), build_embedder(settings),
+        force=force, flow_run_id=current_flow_run_id(),
+    )
+    get_run_logger().info(
+        "plan: %s -> %s", plan.summary(), f"build {plan.collection}" + (" (resumed)" if plan.resumed else "") if plan.needed else "nothing to do"
+    )
+    return plan
+
+
+@task(cache_policy=NO_CACHE)
+def build_index(corpus: LoadedCorpus, plan: indexing.BuildPlan) -> indexing.BuildResult:
+    """Copy unchanged documents, embed the rest, into the plan's collection (resumable)."""
+    settings = get_settings()
+    logger = get_run_logger()
+    result = indexing.build_collection(
+        settings, corpus, plan, build_vector_index(settings), build_embedder(settings),
+        on_batch=lambda done, total: logger.info("embedded %d/%d documents", done, total),
+    )
+    logger.info(
+        "%s: %d points (%d documents copied, %d embedded into %d chunks) in %.1f s",
+        result.collection, result.points, result.copied_documents, result.embedded_documents, result.embedded_chunks, result.seconds,
+    )
+    return result
+
+
+@task(cache_policy=NO_CACHE)
+def gate_index(collection: str) -> GateResult:
+    """Retrieval on the golden set against the new collection (not the alias)."""
+    settings = get_settings()
+    golden = load_golden(settings.resolved_golden_path)
+    index = build_vector_index(settings)
+    golden.check_against(set(index.manifest(collection)))
+    retriever = Retriever(index, build_embedder(settings).llama, collection=collection, top_k=settings.index.top_k, score_threshold=settings.index.score_threshold)
+    gate = evaluate_retrieval(retriever, golden, min_hit_rate=settings.index.gate_min_hit_rate, min_mrr=settings.index.gate_min_mrr)
+    get_run_logger().info("retrieval gate on %s: %s", collection, gate.describe())
+    return gate
+
+
+@task(cache_policy=NO_CACHE)
+def release_collection(corpus: LoadedCorpus, plan: indexing.BuildPlan, result: indexing.BuildResult, gate: GateResult) -> dict:
+    """Move docs-live if the gate passed, log the manifest to MLflow, drop old collections, publish a summary."""
+    settings = get_settings()
+    released = release_index(settings, result.collection, gate)
+    manifest = indexing.manifest(corpus, result, plan, gate.to_dict())
+    metrics = {**{f"gate_{k}": v for k, v in gate.metrics.items()}, "points": result.points, "embedded_chunks": result.embedded_chunks,
+               "copied_points": result.copied_points, "build_seconds": result.seconds}
+    run_id = build_rag_tracking(settings).log_index(result.collection, manifest, metrics, gate.passed)
+    index = build_vector_index(settings)
+    protected = {c for c in (index.live_collection(), result.collection) if c}
+    last = build_pointer_ledger(settings).last_move(index_pointer(settings))
+    if last and last.old_value:
+        protected.add(last.old_value)  # the rollback target stays
+    dropped = indexing.collections_to_drop(index, keep=settings.index.keep_collections, protected=protected)
+    for name in dropped:
+        index.drop(name)
+    create_table_artifact(
+        key="reindex-summary",
+        table=[{"collection": result.collection, "released": released, **result.plan, "copied_points": result.copied_points,
+                "embedded_chunks": result.embedded_chunks, "points": result.points, "seconds": result.seconds,
+                "gate": gate.describe(), "dropped": ", ".join(dropped) or "-"}],
+        description="Index rebuild: what changed, what was embedded, the retrieval gate, and whether docs-live moved.",
+    )
+    return {"collection": result.collection, "released": released, "mlflow_run": run_id, "dropped": dropped}
+
+
+@task(cache_policy=NO_CACHE)
+def publish_eval(result: dict) -> None:
+    rows = [{"metric": k, "value": round(v, 4) if isinstance(v, float) else v} for k, v in result["metrics"].items()]
+    create_table_artifact(key="rag-eval", table=rows, description=f"Golden-set evaluation: {result['label']}")
+    create_markdown_artifact(key="rag-eval-verdict", markdown=f"**{result['label']}**\n\n{result['verdict']}")
+
+
+@task(cache_policy=NO_CACHE)
+def evaluate_golden_set(prompt_version: int | None = None, force: bool = False) -> dict:
+    """Evaluate a prompt version (default: production) over docs-live on the golden set (reused from MLflow if unchanged)."""
+    from infra.factory import build_gateway, build_prompt_registry
+    from infra.rag.evaluation import evaluate_prompt
+
+    settings = get_settings()
+    gateway = build_gateway(settings)
+    prompt, collection = gateway.live_versions()
+    if prompt_version is not None:
+        prompt = build_prompt_registry(settings).get(prompt_version)
+    golden = load_golden(settings.resolved_golden_path)
+    gate = evaluate_prompt(gateway, golden, build_rag_tracking(settings), prompt=prompt, collection=collection, force=force)
+    label = f"{prompt.name} v{prompt.version} on {collection}" + (f" (reused run {gate.reused_run})" if gate.reused_run else "")
+    get_run_logger().info("%s: %s", label, gate.describe())
+    return {"label": label, "metrics": gate.metrics, "verdict": gate.describe(), "passed": gate.passed}
+
+
+@task(cache_policy=NO_CACHE)
+def release_prompt_version(version: int, reason: str | None = None) -> dict:
+    """The prompt release gate, then the alias move if it passed."""
+    from infra.rag.release import release_prompt
+
+    release = release_prompt(get_settings(), version, reason=reason)
+    get_run_logger().info(release.message)
+    return release.to_dict()
