@@ -64,7 +64,7 @@ def split_into_sentences(text: str) -> list[str]:
     for raw in text.splitlines():
         if raw.lstrip().startswith("#"):
             continue  # a Markdown heading names a topic, it does not answer anything
-        line = raw.strip().lstrip("*->|").strip()
+        line = re.sub(r"^[\s*>|-]+", "", raw).strip()  # list and quote markers
         if not line:
             continue
         if line[-1] not in ".!?:;)\"'" and len(line.split()) <= 8 and not raw.lstrip().startswith(("-", "*")):

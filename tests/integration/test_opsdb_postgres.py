@@ -63,3 +63,31 @@ def test_pointer_ledger_move_is_atomic_with_its_apply(pg_url):
     # the failed move left no row
     assert [(m.old_value, m.new_value) for m in ledger.history("model:m@champion")] == [(None, "1")]
     engine.dispose()
+
+
+def test_request_events_cache_and_index_builds_on_postgres(pg_url):
+    from datetime import datetime, timezone
+
+    from infra.stores.requests import IndexBuilds, RequestEvent, RequestLog, ResponseCache
+
+    engine = create_ops_engine(pg_url)
+    log = RequestLog(engine)
+    now = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    log.append(RequestEvent(request_id="r1", at=now, kind="answer", tenant="a", use_case="qa", total_tokens=120,
+                            chunks_used=[{"doc_id": "x.md", "score": 0.5}], guardrail_flags=["pii:email"], cache_hit=False))
+    log.append(RequestEvent(request_id="r2", at=now, kind="budget_warning", tenant="a", use_case="qa"))
+    assert log.tokens_used("a", now.date()) == 120 and log.tokens_used("b", now.date()) == 0
+    assert log.warned("a", now.date()) and log.recent(tenant="a")[1]["guardrail_flags"] == ["pii:email"]
+    with pytest.raises(sa.exc.IntegrityError):  # request ids are unique: an event is never written twice
+        log.append(RequestEvent(request_id="r1", at=now, kind="answer", tenant="a", use_case="qa"))
+
+    cache = ResponseCache(engine)
+    cache.put("k", prompt_version="1", index_version="docs-v1", generator="offline", answer={"text": "t", "citations": ["x.md"]})
+    cache.put("k", prompt_version="1", index_version="docs-v1", generator="offline", answer={"text": "t2", "citations": []})
+    assert cache.get("k")["text"] == "t2" and cache.get("missing") is None
+
+    builds = IndexBuilds(engine)
+    builds.start("docs-v2", config_hash="c", base_collection="docs-v1", plan={"added": 1}, flow_run_id=None)
+    assert builds.unfinished("c")["collection"] == "docs-v2" and builds.unfinished("other") is None
+    builds.finish("docs-v2", status="released", gate={"passed": True})
+    assert builds.unfinished("c") is None and builds.get("docs-v2")["gate"] == {"passed": True}

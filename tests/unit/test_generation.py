@@ -244,10 +244,10 @@ def test_split_drops_short_fragments_and_heading_and_bullet_markers():
         "Too short. The minimum loan amount is 1,000, e.g. for cars. Terms run up to 84 months!\n"
     )
     # When split
-    # Then headings and bullets lose their markers, fragments under 4 words are gone,
-    # and sentences split only before a capital letter or digit
+    # Then headings are dropped (they name a topic, they answer nothing), bullets lose
+    # their markers, fragments under 4 words are gone, and sentences split only
+    # before a capital letter or digit
     assert split_into_sentences(text) == [
-        "Loan amounts and terms policy",
         "Applicants must be eighteen.",
         "Quoted rule applies to all.",
         "The minimum loan amount is 1,000, e.g. for cars.",
@@ -262,3 +262,14 @@ def test_split_of_empty_text_is_empty():
 
 def test_split_keeps_exactly_four_word_sentences():
     assert split_into_sentences("One two three four. One two three.") == ["One two three four."]
+
+
+def test_split_skips_short_unpunctuated_titles_but_keeps_list_items():
+    # Given HTML-derived text: a title line without '#', a list item without a full stop
+    text = "Index rollback\n- Keep the previous collection until two newer releases exist\nRun the rollback command from the repository root."
+    # When split
+    # Then the title is gone, the list item and the sentence stay
+    assert split_into_sentences(text) == [
+        "Keep the previous collection until two newer releases exist",
+        "Run the rollback command from the repository root.",
+    ]
