@@ -51,8 +51,9 @@ def _print_rag(summary: dict, console: Console) -> None:
     for a in summary["answers"]:
         console.print(f"\n[bold]Q:[/] {a['question']}")
         console.print(("[red]" if a["refused"] else "") + "A: " + a["answer"].replace("[", "\\[") + ("[/]" if a["refused"] else ""))
+        versions = f"prompt v{a['prompt_version']} | index {a['index_version']}" if a["prompt_version"] else "refused before retrieval"
         console.print(
-            f"[dim]   prompt v{a['prompt_version']} | index {a['index_version']} | {a['tokens']} tokens | "
+            f"[dim]   {versions} | {a['tokens']} tokens | "
             f"{a['latency_ms']:.0f} ms | cache {'hit' if a['cache_hit'] else 'miss'} | flags {', '.join(a['flags']) or '-'}[/]"
         )
     console.print("\nAsk your own: [cyan].venv/bin/tandem ask \"How do I roll back the index?\"[/]  "

@@ -101,7 +101,10 @@ def render_model_card(
         The card as a Markdown string ending with a newline.
     """
     start, end = window
-    total_rows = sum(int(p.get("rows", 0) or 0) for p in partitions)
+    # Partitions come in pairs (applications of a day and the labels that matured
+    # for it): count application rows and days, not both datasets' rows.
+    total_rows = sum(int(p.get("rows", 0) or 0) for p in partitions if p.get("dataset", "applications") != "labels")
+    n_days = len({p.get("ds") for p in partitions})
     auc = _fmt_metric(metrics.get("auc"))
     decision = verdict.decision if verdict is not None else "NOT EVALUATED"
     decision_sentence = {
@@ -112,8 +115,8 @@ def render_model_card(
 
     out = [f"# Model card: {model_name} version {version}", ""]
     out.append(
-        f"{model_name} version {version} was trained on {total_rows} rows from {len(partitions)} "
-        f"partitions between {start.isoformat()} and {end.isoformat()}; its out-of-time test AUC is "
+        f"{model_name} version {version} was trained on {total_rows:,} applications from {n_days} "
+        f"days between {start.isoformat()} and {end.isoformat()}; its out-of-time test AUC is "
         f"{auc} and the gate decision is {decision}. {decision_sentence}"
     )
     out += [
@@ -128,8 +131,8 @@ def render_model_card(
         "",
         "## Data",
         "",
-        f"Training window: {start.isoformat()} to {end.isoformat()}, {len(partitions)} partitions, "
-        f"{total_rows} rows.",
+        f"Training window: {start.isoformat()} to {end.isoformat()}, {n_days} days, {len(partitions)} partitions, "
+        f"{total_rows:,} application rows.",
         "",
         _table(
             ["ds", "rows", "content hash"],

@@ -18,6 +18,7 @@ def render(verdict):
             {"ds": "2024-01-01", "rows": 100, "content_hash": "0123456789abcdef0123"},
             {"ds": "2024-01-02", "rows": 120, "content_hash": "fedcba9876543210"},
             {"ds": "2024-01-03", "rows": 80},
+            {"dataset": "labels", "ds": "2024-01-03", "rows": 75},  # labels do not add applications
         ],
         metrics={"auc": 0.81234, "ks": 0.45, "brier": 0.08, "pr_auc": 0.4, "positive_rate": 0.1, "n": 300.0},
         calibration=pd.DataFrame({"bin": [1, 2], "n": [150, 150], "mean_score": [0.05, 0.2], "observed_rate": [0.04, 0.21]}),
@@ -42,7 +43,7 @@ VERDICT = Verdict(
 def test_card_states_version_auc_and_decision_in_sentences():
     card = render(VERDICT)
     assert card.startswith("# Model card: risk-scorer version 7\n")
-    assert "version 7 was trained on 300 rows from 3 partitions" in card
+    assert "version 7 was trained on 300 applications from 3 days" in card
     assert "out-of-time test AUC is 0.8123" in card
     assert "Version 7 was promoted to champion." in card
     assert VERDICT.reason in card
