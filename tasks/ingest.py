@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 from prefect import get_run_logger, task
 
-from models.labels import LABEL_DATE, validate_labels
+from models.labels import labels_from_rows, validate_labels
 from models.schema import DatasetSchema
 from models.validation import PartitionRejected, ValidationResult, validate_frame
 from infra.factory import build_lake, build_partition_ledger, build_source
@@ -45,15 +45,12 @@ def _validate_pieces(pieces, schema: DatasetSchema, ds: date, where: str) -> tup
     return valid, quarantined, warnings
 
 
-def _split_labels(valid: pd.DataFrame, schema: DatasetSchema, ds: date) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _split_labels(valid: pd.DataFrame, schema: DatasetSchema, ds: date, where: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Rows that already carry their target also feed the labels dataset (file sources)."""
     target = schema.target_column
     if target not in valid.columns:
         return valid, None
-    known = valid[valid[target].notna()]
-    labels = pd.DataFrame(
-        {schema.id_column: known[schema.id_column], target: known[target], LABEL_DATE: pd.Timestamp(ds)}
-    )
+    labels = labels_from_rows(valid, id_column=schema.id_column, target_column=target, label_date=ds, where=f"{where} labels")
     return valid.drop(columns=[target]), labels
 
 
@@ -97,12 +94,11 @@ def ingest_partition(ds: date, scenario: str | None = None, scenario_start: date
     run_id = current_flow_run_id()
     try:
         valid, quarantined, warnings = _validate_pieces(source.read(ds), schema, ds, source.description)
-        applications, in_row_labels = _split_labels(valid, schema, ds)
-        matured = source.read_labels(ds)
-        labels = in_row_labels if matured is None else matured
-        if labels is not None:
+        applications, labels = _split_labels(valid, schema, ds, source.description)
+        matured = source.read_labels(ds)  # a separate labels feed (the synthetic source) is checked in full
+        if matured is not None:
             labels = validate_labels(
-                labels, id_column=schema.id_column, target_column=schema.target_column, where=f"labels ds={ds}"
+                matured, id_column=schema.id_column, target_column=schema.target_column, where=f"labels ds={ds}"
             )
     except PartitionRejected as exc:
         ledger.record_failure(dataset=schema.name, ds=ds, error=str(exc), flow_run_id=run_id)
@@ -111,10 +107,13 @@ def ingest_partition(ds: date, scenario: str | None = None, scenario_start: date
 
     if len(quarantined):
         logger.warning("ds=%s: %d row(s) quarantined, e.g. %s", ds, len(quarantined), quarantined["_reason"].iloc[0])
-    commit_partition(
-        lake=lake, ledger=ledger, dataset=quarantine_dataset(schema), ds=ds,
-        frame=quarantined.astype("string"), schema_version=schema.version, flow_run_id=run_id,
-    )
+    # An empty quarantine is written only to replace one an earlier run left for
+    # this day; most days have none, and the write plus its ledger row cost 30 ms.
+    if len(quarantined) or ledger.get(quarantine_dataset(schema), ds) is not None:
+        commit_partition(
+            lake=lake, ledger=ledger, dataset=quarantine_dataset(schema), ds=ds,
+            frame=quarantined.astype("string"), schema_version=schema.version, flow_run_id=run_id,
+        )
     n_labels = 0
     if labels is not None:
         n_labels = len(labels)

@@ -8,6 +8,7 @@ event-time column; the event time assigns each row to its date partition.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import fsspec
@@ -22,12 +23,23 @@ from infra.sources.base import SourcePiece
 
 
 def load_schema(path: str) -> DatasetSchema:
-    """Read a schema YAML file.
+    """Read a schema YAML file (parsed once per process while the file is unchanged).
 
     Raises:
         SchemaError: the file is missing, not YAML, or not a valid schema; the
             message names the file.
     """
+    try:
+        fs, fs_path = fsspec.core.url_to_fs(path)
+        info = fs.info(fs_path)
+    except FileNotFoundError as exc:
+        raise SchemaError(f"{path}: schema file not found") from exc
+    # Every ingest task builds its source; parsing the YAML each time cost 35 ms a day.
+    return _parse_schema(path, str(info.get("mtime") or info.get("LastModified") or ""), info.get("size"))
+
+
+@lru_cache(maxsize=16)
+def _parse_schema(path: str, _mtime: str, _size) -> DatasetSchema:
     try:
         with fsspec.open(path, "r") as fh:
             raw = yaml.safe_load(fh)

@@ -177,3 +177,27 @@ def test_infinite_value_is_quarantined():
 def test_numeric_event_time_rejects_partition():
     with pytest.raises(PartitionRejected, match="ts"):
         validate_frame(frame(ts=[1, 2, 3, 4]), SCHEMA, where=WHERE)
+
+
+def test_labels_from_rows_keeps_known_targets_with_clean_dtypes():
+    import pandas as pd
+    from datetime import date
+
+    from models.labels import LABEL_DATE, labels_from_rows
+
+    valid = pd.DataFrame({"applicant_id": ["a", "b", "c"], "default": [1, None, 0]})
+    labels = labels_from_rows(valid, id_column="applicant_id", target_column="default", label_date=date(2026, 1, 2), where="f.csv")
+    assert labels["applicant_id"].tolist() == ["a", "c"] and labels["default"].tolist() == [1, 0]
+    assert str(labels["default"].dtype) == "int8" and (labels[LABEL_DATE] == pd.Timestamp("2026-01-02")).all()
+
+
+def test_labels_from_rows_rejects_a_target_outside_0_1_naming_the_file():
+    import pandas as pd
+    import pytest
+
+    from models.labels import labels_from_rows
+    from models.validation import PartitionRejected
+
+    valid = pd.DataFrame({"applicant_id": ["a", "b"], "default": [1, 2]})
+    with pytest.raises(PartitionRejected, match=r"f\.csv labels: column 'default' must be 0 or 1, got 2"):
+        labels_from_rows(valid, id_column="applicant_id", target_column="default", label_date="2026-01-02", where="f.csv labels")
