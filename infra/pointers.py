@@ -60,24 +60,28 @@ def move_champion(
     )
 
 
-def rollback_champion(settings: TandemSettings, *, reason: str, actor: str | None = None) -> PointerMove:
-    """Move ``champion`` back to the value it had before its last move.
+def _rollback(settings: TandemSettings, pointer: str, move, *, reason: str, actor: str | None, convert=lambda v: v) -> PointerMove:
+    """Undo the pointer's last move with ``move`` (the pointer's own move function).
 
     Rolling back twice returns to where you started, like ``cd -``: the
     rollback is itself a move with its own ledger row.
 
     Raises:
-        NothingToRollBack: there is no previous champion.
+        NothingToRollBack: the pointer has no previous value.
     """
-    ledger = build_pointer_ledger(settings)
-    last = ledger.rollback_target(model_pointer(settings))
-    return move_champion(
+    last = build_pointer_ledger(settings).rollback_target(pointer)
+    return move(
         settings,
-        last.old_value,
+        None if last.old_value is None else convert(last.old_value),
         reason=reason,
         evidence={"rolled_back_move": last.id, "from": last.new_value, "move_reason": last.reason},
         actor=actor,
     )
+
+
+def rollback_champion(settings: TandemSettings, *, reason: str, actor: str | None = None) -> PointerMove:
+    """Move ``champion`` back to the version it had before its last move."""
+    return _rollback(settings, model_pointer(settings), move_champion, reason=reason, actor=actor)
 
 
 def move_prompt(
@@ -102,14 +106,7 @@ def move_prompt(
 
 def rollback_prompt(settings: TandemSettings, *, reason: str, actor: str | None = None) -> PointerMove:
     """Move ``production`` back to the version it had before its last move."""
-    last = build_pointer_ledger(settings).rollback_target(prompt_pointer(settings))
-    return move_prompt(
-        settings,
-        None if last.old_value is None else int(last.old_value),
-        reason=reason,
-        evidence={"rolled_back_move": last.id, "from": last.new_value, "move_reason": last.reason},
-        actor=actor,
-    )
+    return _rollback(settings, prompt_pointer(settings), move_prompt, reason=reason, actor=actor, convert=int)
 
 
 def move_index(
@@ -133,11 +130,4 @@ def move_index(
 
 def rollback_index(settings: TandemSettings, *, reason: str, actor: str | None = None) -> PointerMove:
     """Move ``docs-live`` back to the collection it pointed at before its last move."""
-    last = build_pointer_ledger(settings).rollback_target(index_pointer(settings))
-    return move_index(
-        settings,
-        last.old_value,
-        reason=reason,
-        evidence={"rolled_back_move": last.id, "from": last.new_value, "move_reason": last.reason},
-        actor=actor,
-    )
+    return _rollback(settings, index_pointer(settings), move_index, reason=reason, actor=actor)

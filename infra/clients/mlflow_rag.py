@@ -8,11 +8,11 @@ is reused while none of them changed.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
+
+from infra.clients.mlflow_registry import ensure_experiment
 
 INDEX_EXPERIMENT = "rag-index"
 EVAL_EXPERIMENT = "rag-eval"
@@ -24,17 +24,7 @@ class RagTracking:
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
     def _experiment(self, name: str) -> str:
-        exp = self.client.get_experiment_by_name(name)
-        if exp is not None:
-            return exp.experiment_id
-        location = self.artifact_root
-        if "://" not in location:
-            Path(location).mkdir(parents=True, exist_ok=True)
-            location = Path(location).resolve().as_uri()
-        try:
-            return self.client.create_experiment(name, artifact_location=f"{location}/{name}")
-        except MlflowException:  # a concurrent process created it
-            return self.client.get_experiment_by_name(name).experiment_id
+        return ensure_experiment(self.client, name, self.artifact_root, subfolder=name)
 
     def _log(self, experiment: str, run_name: str, *, tags: dict[str, str], params: dict[str, Any], metrics: dict[str, float], dicts: dict[str, Any]) -> str:
         run = self.client.create_run(self._experiment(experiment), run_name=run_name, tags=tags)

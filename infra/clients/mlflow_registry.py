@@ -25,6 +25,27 @@ from mlflow.models import infer_signature
 log = logging.getLogger(__name__)
 
 
+def ensure_experiment(client: MlflowClient, name: str, artifact_root: str, subfolder: str | None = None) -> str:
+    """The id of experiment ``name``, created with its artifacts under ``artifact_root`` if missing.
+
+    A local root becomes a ``file://`` URI (created first); a concurrent
+    process creating the same experiment is not an error.
+    """
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    location = artifact_root
+    if "://" not in location:
+        Path(location).mkdir(parents=True, exist_ok=True)
+        location = Path(location).resolve().as_uri()
+    if subfolder:
+        location = f"{location}/{subfolder}"
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # created by a concurrent process in between
+        return client.get_experiment_by_name(name).experiment_id
+
+
 @lru_cache(maxsize=4)
 def _load_booster(tracking_uri: str, model_name: str, version: str) -> xgb.Booster:
     mlflow.set_tracking_uri(tracking_uri)
@@ -52,17 +73,7 @@ class ModelRegistry:
     # -- experiment and runs -------------------------------------------------
     def experiment_id(self) -> str:
         """The experiment's id, created with an artifact location under the artifact root."""
-        exp = self.client.get_experiment_by_name(self.experiment_name)
-        if exp is not None:
-            return exp.experiment_id
-        location = self.artifact_root
-        if "://" not in location:
-            Path(location).mkdir(parents=True, exist_ok=True)
-            location = Path(location).resolve().as_uri()
-        try:
-            return self.client.create_experiment(self.experiment_name, artifact_location=location)
-        except MlflowException:  # created by a concurrent process in between
-            return self.client.get_experiment_by_name(self.experiment_name).experiment_id
+        return ensure_experiment(self.client, self.experiment_name, self.artifact_root)
 
     def log_training_run(
         self,

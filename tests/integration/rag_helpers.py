@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import yaml
 
 DOCS = {
@@ -59,3 +61,19 @@ def rag_env(tmp: Path, **extra: str) -> dict[str, str]:
         "TANDEM_INDEX__DOCS_PER_BATCH": "2",
         **extra,
     }
+
+
+@contextmanager
+def module_env(tmp: Path, **extra: str):
+    """Environment of a module-scoped RAG fixture: Tandem under ``tmp`` with the tiny corpus."""
+    from tests.integration.conftest import reset_settings
+
+    env = {"TANDEM_DATA_DIR": str(tmp / "tandem"), "TANDEM_ACTOR": "pytest", **rag_env(tmp), **extra}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        reset_settings()
+        try:
+            yield env
+        finally:
+            reset_settings()

@@ -21,7 +21,7 @@ from infra.rag.release import ensure_default_prompt
 from infra.settings import get_settings
 from tests.fakes.chat_server import FakeChatServer
 from tests.integration.conftest import reset_settings
-from tests.integration.rag_helpers import rag_env
+from tests.integration.rag_helpers import module_env
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +36,10 @@ PII_QUESTION = (
 def live(tmp_path_factory):
     """docs-live built from the tiny corpus and the built-in prompt in production."""
     tmp = tmp_path_factory.mktemp("gateway")
-    env = {"TANDEM_DATA_DIR": str(tmp / "tandem"), "TANDEM_ACTOR": "pytest", **rag_env(tmp)}
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        reset_settings()
+    with module_env(tmp) as env:
         reindex()
         move_prompt(get_settings(), ensure_default_prompt(get_settings()).version, reason="test setup", evidence=None)
-        yield {"tmp": tmp, "env": env, "mp": mp}
-        reset_settings()
+        yield {"tmp": tmp, "env": env}
 
 
 def all_rows(table: str) -> list[dict]:

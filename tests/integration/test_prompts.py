@@ -14,7 +14,7 @@ from infra.factory import build_pointer_ledger, build_prompt_registry, prompt_po
 from infra.rag.release import ensure_default_prompt, release_prompt
 from infra.settings import get_settings
 from tests.integration.conftest import reset_settings
-from tests.integration.rag_helpers import rag_env
+from tests.integration.rag_helpers import module_env
 
 pytestmark = pytest.mark.integration
 
@@ -22,14 +22,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prompts")
-    env = {"TANDEM_DATA_DIR": str(tmp / "tandem"), "TANDEM_ACTOR": "pytest", **rag_env(tmp)}
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        reset_settings()
+    with module_env(tmp):
         reindex()
         yield tmp
-        reset_settings()
 
 
 def write_template(tmp: Path, name: str, text: str) -> str:

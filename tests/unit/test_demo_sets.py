@@ -6,7 +6,6 @@ Run with ``-s`` to see the guardrail rates table.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from indexes.guardrails import check_injection, redact_pii
 from infra.settings import DEMO_DIR
