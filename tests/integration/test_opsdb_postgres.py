@@ -91,3 +91,30 @@ def test_request_events_cache_and_index_builds_on_postgres(pg_url):
     assert builds.unfinished("c")["collection"] == "docs-v2" and builds.unfinished("other") is None
     builds.finish("docs-v2", status="released", gate={"passed": True})
     assert builds.unfinished("c") is None and builds.get("docs-v2")["gate"] == {"passed": True}
+
+
+def test_mlflow_registry_and_prompt_registry_on_postgres(pg_url, tmp_path):
+    """MLflow on PostgreSQL, chosen by URL alone: a model version with its alias, a prompt with its alias."""
+    import numpy as np
+    import pandas as pd
+    import xgboost as xgb
+
+    from indexes.prompts import DEFAULT_PARAMS, DEFAULT_TEMPLATE
+    from infra.clients.mlflow_prompts import PromptRegistry
+    from infra.clients.mlflow_registry import ModelRegistry
+
+    registry = ModelRegistry(tracking_uri=pg_url, artifact_root=str(tmp_path / "artifacts"), experiment_name="pg", model_name="pg-model")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(X, label=(X["a"] > 0).astype(int)), num_boost_round=3)
+    run = registry.log_training_run(booster=booster, example=X.head(5), params={"rounds": 3}, metrics={"auc": 0.9},
+                                    dicts={"partitions.json": []}, texts={}, tags={"data_fingerprint": "f1"}, run_name="pg-run")
+    registry.set_alias("champion", run.version)
+    assert registry.alias_version("champion") == run.version == "1"
+    assert registry.find_version_by_tag("data_fingerprint", "f1") == "1"
+    assert registry.load_booster(run.version).num_boosted_rounds() == 3
+
+    prompts = PromptRegistry(tracking_uri=pg_url, name="pg-prompt")
+    spec = prompts.register(DEFAULT_TEMPLATE, DEFAULT_PARAMS, message="first")
+    prompts.set_alias("production", spec.version)
+    assert prompts.by_alias("production").params["max_sentences"] == DEFAULT_PARAMS["max_sentences"]
