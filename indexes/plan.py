@@ -25,7 +25,8 @@ class IndexPlan:
 
     @property
     def changed_fraction(self) -> float:
-        total = len(self.added) + len(self.changed) + len(self.unchanged)
+        # every document either side knows of: a deletion counts in both places
+        total = len(self.added) + len(self.changed) + len(self.unchanged) + len(self.deleted)
         return (len(self.added) + len(self.changed) + len(self.deleted)) / max(total, 1)
 
     def summary(self) -> dict[str, int]:

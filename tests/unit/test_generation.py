@@ -233,26 +233,37 @@ def test_embed_is_called_once_with_question_first():
 # --- split_into_sentences ----------------------------------------------------------
 
 
-def test_split_drops_short_fragments_and_heading_and_bullet_markers():
-    # Given markdown with headings, bullets, a short fragment and two sentences on one line
+def test_split_drops_headings_titles_short_fragments_and_list_markers():
+    # Given markdown with headings, an unpunctuated title line, bullets, a quote,
+    # a short fragment and two sentences on one line
     text = (
         "## Minimum amounts\n"
-        "# Loan amounts and terms policy\n"
+        "# Loan amounts and terms policy for all products\n"
+        "Loan Amounts And Terms\n"
         "- Applicants must be eighteen.\n"
+        "- Bullet items count without a full stop\n"
         "* > Quoted rule applies to all.\n"
         "\n"
         "Too short. The minimum loan amount is 1,000, e.g. for cars. Terms run up to 84 months!\n"
     )
     # When split
-    # Then headings are dropped (they name a topic, they answer nothing), bullets lose
-    # their markers, fragments under 4 words are gone, and sentences split only
-    # before a capital letter or digit
+    # Then headings and short unpunctuated title lines are gone, bullets and quotes
+    # lose their markers, fragments under 4 words are gone, and sentences split
+    # only before a capital letter or digit
     assert split_into_sentences(text) == [
         "Applicants must be eighteen.",
+        "Bullet items count without a full stop",
         "Quoted rule applies to all.",
         "The minimum loan amount is 1,000, e.g. for cars.",
         "Terms run up to 84 months!",
     ]
+
+
+def test_split_keeps_long_unpunctuated_lines():
+    # Given a line of more than eight words with no final punctuation (not a title)
+    line = "The minimum loan amount is one thousand dollars for every product"
+    # Then it is kept as a sentence
+    assert split_into_sentences(line) == [line]
 
 
 def test_split_of_empty_text_is_empty():
