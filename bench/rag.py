@@ -31,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import isolated_env  # noqa: E402
+
 COPIES = int(os.environ.get("BENCH_RAG_COPIES", "3"))
 
 
@@ -46,14 +48,8 @@ def _setup(work: Path) -> Path:
             if i:
                 text += f"\n\nArchive copy {i} of this document, kept for the benchmark."
             dst.write_text(text, encoding="utf-8")
-    os.environ.update(
-        TANDEM_DATA_DIR=str(work / "tandem"),
-        PREFECT_HOME=str(work / "prefect"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-        GIT_PYTHON_REFRESH="quiet",
-        HF_HUB_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
+    isolated_env(
+        work,
         TANDEM_INDEX__CORPUS_DIR=str(corpus),
         TANDEM_INDEX__INCLUDE_MODEL_CARDS="false",
         TANDEM_INDEX__KEEP_COLLECTIONS="10",
@@ -63,7 +59,6 @@ def _setup(work: Path) -> Path:
         TANDEM_INDEX__GATE_MIN_HIT_RATE="0",
         TANDEM_INDEX__GATE_MIN_MRR="0",
     )
-    (work / "prefect").mkdir(parents=True)
     return corpus
 
 

@@ -55,6 +55,31 @@ def _parse_schema(path: str, _mtime: str, _size) -> DatasetSchema:
         raise SchemaError(f"{path}: {exc}") from exc
 
 
+def _version(info: dict) -> str:
+    """What tells a changed file apart on local disks and object stores alike."""
+    stamp = info.get("mtime") or info.get("LastModified") or info.get("ETag") or info.get("etag") or ""
+    return f"{info.get('size')}:{stamp}"
+
+
+def _open(path: str, fmt: str, reader):
+    """Run ``reader(file)`` on an open file; unreadable -> PartitionRejected naming the file."""
+    try:
+        with fsspec.open(path, "rb") as fh:
+            return reader(fh)
+    except pd.errors.EmptyDataError as exc:
+        raise PartitionRejected(f"{path}: the file is empty") from exc
+    except Exception as exc:  # unreadable: not a CSV/Parquet, truncated, wrong encoding...
+        raise PartitionRejected(f"{path}: unreadable as {fmt} ({type(exc).__name__}: {exc})") from exc
+
+
+@lru_cache(maxsize=4096)
+def _probe_cached(path: str, fmt: str, _version: str) -> tuple[list[str], pq.FileMetaData | None]:
+    if fmt == "parquet":
+        meta = _open(path, fmt, lambda fh: pq.ParquetFile(fh).metadata)
+        return list(meta.schema.names), meta
+    return list(_open(path, fmt, lambda fh: pd.read_csv(fh, nrows=0)).columns), None
+
+
 class FileSource:
     """Rows from CSV/Parquet files, partitioned by their event-time column."""
 
@@ -66,13 +91,17 @@ class FileSource:
         self.format = format
         self.description = f"files({path})"
 
-    def _files(self) -> list[str]:
+    def _files(self) -> list[tuple[str, str]]:
+        """(path, version) of every matching file; the version changes when the file does."""
         fs, _ = fsspec.core.url_to_fs(self.path)
-        files = sorted(fs.glob(self.path)) if any(c in self.path for c in "*?[") else [self.path]
-        files = [f for f in files if fs.exists(f)]
+        if any(c in self.path for c in "*?["):
+            infos = fs.glob(self.path, detail=True)
+        else:
+            infos = {self.path: fs.info(self.path)} if fs.exists(self.path) else {}
+        files = [(f, _version(info)) for f, info in sorted(infos.items()) if info.get("type", "file") == "file"]
         if not files:
             raise PartitionRejected(f"{self.path}: no file matches this path")
-        return [fs.unstrip_protocol(f) if "://" in self.path else f for f in files]
+        return [(fs.unstrip_protocol(f) if "://" in self.path else f, v) for f, v in files]
 
     def _format(self, path: str) -> str:
         if self.format != "auto":
@@ -80,15 +109,7 @@ class FileSource:
         return "parquet" if Path(path).suffix.lower() in (".parquet", ".pq") else "csv"
 
     def _open(self, path: str, reader):
-        """Run ``reader(file)`` on an open file; unreadable -> PartitionRejected naming the file."""
-        fmt = self._format(path)
-        try:
-            with fsspec.open(path, "rb") as fh:
-                return reader(fh)
-        except pd.errors.EmptyDataError as exc:
-            raise PartitionRejected(f"{path}: the file is empty") from exc
-        except Exception as exc:  # unreadable: not a CSV/Parquet, truncated, wrong encoding...
-            raise PartitionRejected(f"{path}: unreadable as {fmt} ({type(exc).__name__}: {exc})") from exc
+        return _open(path, self._format(path), reader)
 
     def _read(self, path: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Read a file, or only some of its columns."""
@@ -96,12 +117,13 @@ class FileSource:
             return self._open(path, lambda fh: pq.read_table(fh, columns=columns).to_pandas())
         return self._open(path, lambda fh: pd.read_csv(fh, usecols=columns))
 
-    def _probe(self, path: str) -> tuple[list[str], pq.FileMetaData | None]:
-        """A file's column names, and for Parquet its metadata (one read of the footer)."""
-        if self._format(path) == "parquet":
-            meta = self._open(path, lambda fh: pq.ParquetFile(fh).metadata)
-            return list(meta.schema.names), meta
-        return list(self._open(path, lambda fh: pd.read_csv(fh, nrows=0)).columns), None
+    def _probe(self, path: str, version: str) -> tuple[list[str], pq.FileMetaData | None]:
+        """A file's column names, and for Parquet its metadata (one read of the footer).
+
+        Kept per process while the file is unchanged: a backfill over a glob
+        of N daily files probes every file for every day, N x N footer reads.
+        """
+        return _probe_cached(path, self._format(path), version)
 
     def _may_hold_day(self, meta: pq.FileMetaData | None, day_start: pd.Timestamp, day_end: pd.Timestamp) -> bool:
         """False only when Parquet row-group statistics prove no row falls on the day."""
@@ -132,14 +154,18 @@ class FileSource:
         day_start = pd.Timestamp(ds)
         day_end = day_start + pd.Timedelta(days=1)
         pieces = []
-        for path in self._files():
-            columns, meta = self._probe(path)
+        for path, version in self._files():
+            columns, meta = self._probe(path, version)
             missing = [c for c in required if c not in columns]
             if missing:
                 raise PartitionRejected(f"{path}: missing required column(s) {', '.join(map(repr, missing))}")
             if not self._may_hold_day(meta, day_start, day_end):
                 continue  # a daily file of another day: skip without reading its rows
-            times = self._read(path, columns=[time_col])[time_col]
+            # Parquet whose statistics overlap the day almost always holds it (a
+            # daily file): read it once. CSV has no statistics: read the time
+            # column alone first, and the whole file only if the day is in it.
+            frame = self._read(path) if meta is not None else None
+            times = (frame if frame is not None else self._read(path, columns=[time_col]))[time_col]
             if times.empty:
                 raise PartitionRejected(f"{path}: the file has a header but no rows")
             # Parquet usually stores real timestamps: parsing them again is the slow part.
@@ -153,8 +179,8 @@ class FileSource:
             # A range test on the timestamps: far cheaper than building date objects per row.
             on_day = ((when >= day_start) & (when < day_end)).to_numpy()
             if on_day.any():
-                frame = self._read(path)
-                pieces.append(SourcePiece(path, frame[on_day].reset_index(drop=True)))
+                frame = self._read(path) if frame is None else frame
+                pieces.append(SourcePiece(path, frame[on_day].reset_index(drop=True) if not on_day.all() else frame))
         return pieces
 
     def read_labels(self, ds: date) -> None:

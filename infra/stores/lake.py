@@ -83,22 +83,35 @@ class ParquetLake:
         return WrittenPartition(dataset, ds, self.unstrip(final), len(df), content_hash(data))
 
     def read_partition(self, dataset: str, ds: date) -> pd.DataFrame:
+        return self._read(dataset, ds).to_pandas()
+
+    def _read(self, dataset: str, ds: date, columns: list[str] | None = None) -> pa.Table:
         path = self.partition_path(dataset, ds)
         if not self._fs.exists(path):
             raise FileNotFoundError(f"no partition {dataset}/ds={ds.isoformat()} in the lake at {self.url}")
         with self._fs.open(path, "rb") as fh:
-            return pq.read_table(fh).to_pandas()
+            return pq.read_table(fh, columns=columns)
+
+    def read_table(self, dataset: str, days: list[date], columns: list[str] | None = None) -> pa.Table:
+        """Several partitions as one Arrow table, in ``days`` order.
+
+        Stays in Arrow so a caller converts to pandas once, and only the columns
+        it needs (turning 1M string ids into Python objects costs 0.4 s).
+        A column that is all null on one day is promoted to the other days' type.
+        """
+        tables = [self._read(dataset, ds, columns) for ds in days]
+        if not tables:
+            return pa.table({})
+        return pa.concat_tables(tables, promote_options="permissive")
 
     def read_partitions(self, dataset: str, days: list[date]) -> pd.DataFrame:
         """Read and concatenate several partitions, adding a ``ds`` column."""
-        frames = []
-        for ds in days:
-            frame = self.read_partition(dataset, ds)
-            frame["ds"] = pd.Timestamp(ds)
-            frames.append(frame)
-        if not frames:
+        tables = [self._read(dataset, ds) for ds in days]
+        if not tables:
             return pd.DataFrame()
-        return pd.concat(frames, ignore_index=True)
+        tables = [t.append_column("ds", pa.repeat(pa.scalar(pd.Timestamp(ds), pa.timestamp("ns")), t.num_rows))
+                  for t, ds in zip(tables, days)]
+        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
 
     def list_partitions(self, dataset: str) -> list[date]:
         """The partitions present on storage (the ledger is the source of truth; this is for checks)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.promotion import GatePolicy, Verdict, _group_layout, _weighted_auc, decide, paired_bootstrap_auc_delta
+from models.promotion import GatePolicy, Verdict, _auc_layout, _weighted_auc, decide, paired_bootstrap_auc_delta
 
 N = 4_000
 
@@ -29,8 +29,8 @@ def test_weighted_auc_equals_sklearn_on_a_resample_with_ties():
     y = (rng.random(500) < 0.3).astype(int)
     s = np.round(rng.random(500) + 0.3 * y, 1)  # many ties
     idx = rng.integers(0, 500, 500)
-    counts = np.bincount(idx, minlength=500)[None, :]
-    assert _weighted_auc(counts, y, *_group_layout(s))[0] == pytest.approx(roc_auc_score(y[idx], s[idx]))
+    counts = np.bincount(idx, minlength=500).astype(np.int32)[None, :]
+    assert _weighted_auc(counts, _auc_layout(y, s))[0] == pytest.approx(roc_auc_score(y[idx], s[idx]))
 
 
 def test_bootstrap_is_deterministic_and_brackets_the_delta(data):
