@@ -23,6 +23,7 @@ at most 1.15x); "vs raw" also counts the work Tandem does on purpose
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import tempfile
@@ -99,9 +100,9 @@ def bench_ingest(work: Path, days: list[date], t: Timings) -> dict:
         t.run("same", same_calls)
         # The first round ingests missing days; later rounds re-ingest every day
         # (mode=all: the same reads, checks and writes, replacing each partition).
-        rows = t.run("tandem", lambda: backfill(days[0], days[-1], mode="missing" if i == 0 else "all", concurrency=2))
+        rows = t.run("tandem", lambda: asyncio.run(backfill(days[0], days[-1], mode="missing" if i == 0 else "all", concurrency=2)))
         assert all(r["outcome"] == "done" for r in rows), rows
-    rerun_s, _ = timed(lambda: backfill(days[0], days[-1], concurrency=2))
+    rerun_s, _ = timed(lambda: asyncio.run(backfill(days[0], days[-1], concurrency=2)))
     return {"rows": ROWS, "rerun_s": rerun_s}
 
 

@@ -15,7 +15,7 @@ from tasks.demo import ask_samples, ensure_prompt, plan_demo, summarize_demo
 
 
 @flow(name="demo")
-def demo(days: int = 120, end: date | None = None, shock_days: int = 20, score_days: int = 7) -> dict:
+async def demo(days: int = 120, end: date | None = None, shock_days: int = 20, score_days: int = 7) -> dict:
     """Both lifecycles on demo data: the risk scorer, then the RAG assistant.
 
     Steps:
@@ -27,9 +27,12 @@ def demo(days: int = 120, end: date | None = None, shock_days: int = 20, score_d
     5. register the built-in prompt if there is none and release it through the golden-set gate;
     6. ask a few questions through the gateway (one is an injection attempt);
     7. summarise: champion and metrics, partitions, index, prompt, answers, where things are.
+
+    Async only because the backfill subflow is (see ``flows/backfill.py``);
+    the other steps are sync flows and tasks, run one after another.
     """
     dates = plan_demo(days, end, shock_days, score_days)
-    backfill(dates.start, dates.end, scenario="shock", scenario_start=dates.shock_start)
+    await backfill(dates.start, dates.end, scenario="shock", scenario_start=dates.shock_start)
     trained = train()
     scored = score(dates.score_days[0], end=dates.end)
     indexed = reindex()
@@ -39,6 +42,8 @@ def demo(days: int = 120, end: date | None = None, shock_days: int = 20, score_d
 
 
 if __name__ == "__main__":
+    import asyncio
+
     from infra.reports import print_demo_summary
 
-    print_demo_summary(demo())
+    print_demo_summary(asyncio.run(demo()))

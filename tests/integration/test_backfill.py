@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
@@ -27,19 +28,19 @@ def _outcomes(rows):
 
 def test_backfill_then_rerun_does_no_work(tandem):
     # given a finished backfill of four days
-    rows = backfill(START, DAYS[-1], concurrency=2)
+    rows = asyncio.run(backfill(START, DAYS[-1], concurrency=2))
     assert _outcomes(rows) == {d: "done" for d in DAYS}
     attempts = _attempt_count()
     # when it is run again
-    again = backfill(START, DAYS[-1], concurrency=2)
+    again = asyncio.run(backfill(START, DAYS[-1], concurrency=2))
     # then every day is skipped and nothing was ingested
     assert _outcomes(again) == {d: "skipped" for d in DAYS}
     assert _attempt_count() == attempts == 4
 
 
 def test_dry_run_lists_missing_days_without_ingesting(tandem):
-    backfill(START, DAYS[1])
-    rows = backfill(START, DAYS[-1], dry_run=True)
+    asyncio.run(backfill(START, DAYS[1]))
+    rows = asyncio.run(backfill(START, DAYS[-1], dry_run=True))
     assert _outcomes(rows) == {DAYS[0]: "skipped", DAYS[1]: "skipped", DAYS[2]: "would run", DAYS[3]: "would run"}
     assert build_partition_ledger(get_settings()).get("applications", DAYS[2]) is None
 
@@ -53,7 +54,7 @@ def test_backfill_continues_past_a_failed_day_and_retries_it_in_failed_mode(tand
     frame.to_parquet(path)
     use_file_source(monkeypatch, str(path), write_schema(tmp_path / "schema.yaml"))
     # when backfilled
-    state = backfill(START, DAYS[-1], return_state=True)
+    state = asyncio.run(backfill(START, DAYS[-1], return_state=True))
     # then the run fails, but only that day failed and the others are done
     assert state.is_failed()
     assert "1 of 4 day(s) failed" in state.message or "1 of 4 day(s) failed" in str(_error(state))
@@ -63,7 +64,7 @@ def test_backfill_continues_past_a_failed_day_and_retries_it_in_failed_mode(tand
     assert "annual_income" in ledger.get("applications", DAYS[2]).error
     # when the file is fixed and the failed days are backfilled
     labelled_rows(DAYS, rows=60).to_parquet(path)
-    rows = backfill(START, DAYS[-1], mode="failed")
+    rows = asyncio.run(backfill(START, DAYS[-1], mode="failed"))
     # then only the failed day ran
     assert _outcomes(rows) == {DAYS[0]: "skipped", DAYS[1]: "skipped", DAYS[2]: "done", DAYS[3]: "skipped"}
     assert ledger.get("applications", DAYS[2]).status == "ok"
@@ -71,7 +72,7 @@ def test_backfill_continues_past_a_failed_day_and_retries_it_in_failed_mode(tand
 
 def test_bad_mode_is_rejected_before_any_work(tandem):
     with pytest.raises(ParameterTypeError, match="mode"):
-        backfill(START, DAYS[-1], mode="everything")
+        asyncio.run(backfill(START, DAYS[-1], mode="everything"))
     assert build_partition_ledger(get_settings()).list() == []
 
 

@@ -6,6 +6,7 @@ life does, and MLflow's database is created once.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import pytest
@@ -28,7 +29,7 @@ def lifecycle(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     data_dir = tmp_path_factory.mktemp("lifecycle") / "tandem"
     configure(mp, data_dir, TANDEM_SYNTHETIC__ROWS_PER_DAY="600", TANDEM_TRAINING__WINDOW_DAYS="25")
-    backfill(START, END, concurrency=2)
+    asyncio.run(backfill(START, END, concurrency=2))
     yield data_dir
     mp.undo()
     reset_settings()
