@@ -35,11 +35,11 @@ def load_schema(path: str) -> DatasetSchema:
     except FileNotFoundError as exc:
         raise SchemaError(f"{path}: schema file not found") from exc
     # Every ingest task builds its source; parsing the YAML each time cost 35 ms a day.
-    return _parse_schema(path, str(info.get("mtime") or info.get("LastModified") or ""), info.get("size"))
+    return _parse_schema(path, _version(info))
 
 
 @lru_cache(maxsize=16)
-def _parse_schema(path: str, _mtime: str, _size) -> DatasetSchema:
+def _parse_schema(path: str, _version: str) -> DatasetSchema:
     try:
         with fsspec.open(path, "r") as fh:
             raw = yaml.safe_load(fh)
