@@ -171,7 +171,7 @@ def bench_training(days: list[date], t: Timings) -> dict:
     for _ in range(TRAIN_REPEATS):
         booster = t.run("raw", raw)
         t.run("same", same_calls)
-        result = t.run("tandem", lambda: train(force=True))
+        result = t.run("tandem", lambda: asyncio.run(train(force=True)))
     champion = build_registry(settings).alias_version(settings.champion_alias)
     return {"rows": len(split.train), "version": result["version"], "champion": champion,
             "auc": result["metrics"]["auc"], "raw_best_iteration": booster.best_iteration}
@@ -206,7 +206,7 @@ def bench_scoring(work: Path, days: list[date], version: str, t: Timings) -> dic
         t.run("raw", lambda: booster.inplace_predict(X))
         t.run("same", same_calls)
         # force: a rerun would skip the days already scored by this champion.
-        t.run("tandem", lambda: score(days[0], end=days[-1], force=i > 0))
+        t.run("tandem", lambda: asyncio.run(score(days[0], end=days[-1], force=i > 0)))
     return {"rows": ROWS}
 
 

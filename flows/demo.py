@@ -28,13 +28,13 @@ async def demo(days: int = 120, end: date | None = None, shock_days: int = 20, s
     6. ask a few questions through the gateway (one is an injection attempt);
     7. summarise: champion and metrics, partitions, index, prompt, answers, where things are.
 
-    Async only because the backfill subflow is (see ``flows/backfill.py``);
-    the other steps are sync flows and tasks, run one after another.
+    Async because the risk-scorer flows are (see ``flows/backfill.py``); the
+    RAG steps are sync flows and tasks; all run one after another.
     """
     dates = plan_demo(days, end, shock_days, score_days)
     await backfill(dates.start, dates.end, scenario="shock", scenario_start=dates.shock_start)
-    trained = train()
-    scored = score(dates.score_days[0], end=dates.end)
+    trained = await train()
+    scored = await score(dates.score_days[0], end=dates.end)
     indexed = reindex()
     released = prompt_release(ensure_prompt(), reason="main job: built-in prompt")
     answers = ask_samples()

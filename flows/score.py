@@ -9,8 +9,10 @@ from prefect import flow
 from tasks.scoring import score_partition
 
 
+# Async for the same reason as ``backfill`` (see flows/backfill.py): a sync run
+# ends only when Prefect's heartbeat thread wakes from its 1 s sleep.
 @flow(name="score")
-def score(ds: date, end: date | None = None, force: bool = False) -> list[dict]:
+async def score(ds: date, end: date | None = None, force: bool = False) -> list[dict]:
     """Score ``applications/ds`` (through ``end``, inclusive, if given) with ``models:/risk-scorer@champion``.
 
     Steps, per day: resolve the champion alias, read the partition, predict in

@@ -18,8 +18,10 @@ from tasks.training import (
 )
 
 
+# Async for the same reason as ``backfill`` (see flows/backfill.py): a sync run
+# ends only when Prefect's heartbeat thread wakes from its 1 s sleep.
 @flow(name="train")
-def train(window_days: int | None = None, end: date | None = None, force: bool = False) -> dict:
+async def train(window_days: int | None = None, end: date | None = None, force: bool = False) -> dict:
     """Train a challenger and let the gate decide whether it becomes champion.
 
     Steps:

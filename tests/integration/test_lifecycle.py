@@ -45,7 +45,7 @@ def _moves():
 
 
 def test_first_version_meeting_minimums_becomes_champion(lifecycle):
-    result = train()
+    result = asyncio.run(train())
     assert (result["version"], result["decision"], result["champion"]) == ("1", "PROMOTE", "1")
     assert result["metrics"]["auc"] > 0.7
     assert _champion() == "1"
@@ -64,7 +64,7 @@ def test_first_version_meeting_minimums_becomes_champion(lifecycle):
 
 
 def test_retraining_on_the_same_partitions_is_skipped(lifecycle):
-    result = train()
+    result = asyncio.run(train())
     assert result == {"version": "1", "skipped": True, "window": result["window"]}
 
 
@@ -76,7 +76,7 @@ def test_worse_challenger_is_held_and_champion_stays(lifecycle, monkeypatch):
     reset_settings()
     moves_before = _moves()
     # when trained
-    result = train(force=True)
+    result = asyncio.run(train(force=True))
     # then the gate holds it: champion and ledger unchanged, verdict stored on the version
     assert result["decision"] == "HOLD", result["reason"]
     assert _champion() == "1"
@@ -86,7 +86,7 @@ def test_worse_challenger_is_held_and_champion_stays(lifecycle, monkeypatch):
 
 def test_rollback_restores_previous_champion(lifecycle):
     # given an equally good challenger promoted over version 1
-    promoted = train(force=True)
+    promoted = asyncio.run(train(force=True))
     assert promoted["decision"] == "PROMOTE", promoted["reason"]
     new = promoted["version"]
     assert _champion() == new
@@ -107,7 +107,7 @@ def test_rollback_restores_previous_champion(lifecycle):
 
 def test_score_writes_predictions_once_per_champion(lifecycle):
     day = END
-    [first] = score(day)
+    [first] = asyncio.run(score(day))
     assert first["status"] == "scored" and first["model_version"] == "1"
     settings = get_settings()
     predictions = build_lake(settings).read_partition("predictions", day)
@@ -117,7 +117,7 @@ def test_score_writes_predictions_once_per_champion(lifecycle):
     assert predictions["score"].between(0, 1).all()
     assert set(predictions["model_version"]) == {"1"}
     # a rerun with the same input and champion does nothing
-    assert [r["status"] for r in score(day - timedelta(days=1), end=day)] == ["scored", "skipped"]
+    assert [r["status"] for r in asyncio.run(score(day - timedelta(days=1), end=day))] == ["scored", "skipped"]
     assert build_partition_ledger(settings).get("predictions", day).meta["model_version"] == "1"
     listed = CliRunner().invoke(app, ["partitions", "--dataset", "predictions"])
     assert listed.exit_code == 0 and "2 partition(s)" in listed.output
