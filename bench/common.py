@@ -38,7 +38,7 @@ def timed(fn):
 class Timings:
     """Seconds per named step over repeats; the median is what the tables print.
 
-    Two cores are noisy (one run of the same training differs by up to 10%), so
+    Two shared cores are noisy (repeats of one step differ by up to 40%), so
     each step runs ``repeats`` times, interleaved with its baselines, and the
     table shows the median and the spread.
     """

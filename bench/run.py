@@ -121,7 +121,7 @@ def bench_training(days: list[date], t: Timings) -> dict:
     from models.split import time_split
     from models.training import train_booster
     from tasks.ingest import LABELS
-    from tasks.training import gate_policy, train_params
+    from tasks.training import SHAP_ROWS, gate_policy, train_params
 
     settings = get_settings()
     schema = build_source(settings).schema
@@ -162,7 +162,7 @@ def bench_training(days: list[date], t: Timings) -> dict:
         classification_metrics(y["test"], scores)
         calibration_table(y["test"], scores)
         segment_auc(y["test"], scores, part.test[schema.segment_column].astype("string").fillna("<null>").to_numpy())
-        feature_importance(model.booster, X["test"], feature_types=ftypes, max_rows=1000)
+        feature_importance(model.booster, X["test"], feature_types=ftypes, max_rows=SHAP_ROWS)
         champion_scores = predict_proba(previous[-1].booster, X["test"]) if previous else None
         decide(y["test"], scores, champion_scores, policy=gate_policy(settings))
         previous.append(model)
