@@ -19,6 +19,9 @@ def isolated_env(work: Path, **extra: str) -> None:
         PREFECT_HOME=str(work / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_LOGGING_LEVEL="WARNING",
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE="100",
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL="1",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
         GIT_PYTHON_REFRESH="quiet",
         MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false",
         HF_HUB_OFFLINE="1",
@@ -38,9 +41,10 @@ def timed(fn):
 class Timings:
     """Seconds per named step over repeats; the median is what the tables print.
 
-    Two shared cores are noisy (repeats of one step differ by up to 40%), so
-    each step runs ``repeats`` times, interleaved with its baselines, and the
-    table shows the median and the spread.
+    Two shared cores are noisy (repeats of one step differ by up to 40%, and
+    the same pure-Python loop takes 25 to 55 ms from one second to the next),
+    so each step runs ``repeats`` times, interleaved with its baselines, and
+    the table shows the median, the spread and the paired ratio.
     """
 
     def __init__(self) -> None:
@@ -56,6 +60,14 @@ class Timings:
 
     def median(self, name: str) -> float:
         return statistics.median(self.seconds[name])
+
+    def paired_ratio(self, name: str, baseline: str) -> float:
+        """Median over rounds of ``name / baseline`` within each round.
+
+        Both ran back to back in a round, so a slow stretch of the machine
+        (it drifts over tens of seconds) mostly cancels out of each ratio.
+        """
+        return statistics.median(a / b for a, b in zip(self.seconds[name], self.seconds[baseline]))
 
     def spread(self, name: str) -> str:
         values = self.seconds[name]

@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks.backfill import Mode, collect_outcomes, finish_backfill, plan_backfill, publish_backfill_summary, run_bounded
+from tasks.common import shared_api_client
 from tasks.ingest import ingest_partition
 
 
@@ -39,9 +40,10 @@ async def backfill(
 
     Re-running a finished backfill plans nothing and does no work.
     """
-    plan = plan_backfill(start, end, mode)
-    todo = [] if dry_run else [row["ds"] for row in plan if row["run"]]
-    futures = run_bounded(ingest_partition, todo, min(concurrency, 8), scenario=scenario, scenario_start=scenario_start)
-    rows = collect_outcomes(plan, futures, dry_run=dry_run)
-    publish_backfill_summary(rows, start, end, mode, dry_run)
-    return finish_backfill(rows)
+    with shared_api_client():
+        plan = plan_backfill(start, end, mode)
+        todo = [] if dry_run else [row["ds"] for row in plan if row["run"]]
+        futures = run_bounded(ingest_partition, todo, min(concurrency, 8), scenario=scenario, scenario_start=scenario_start)
+        rows = collect_outcomes(plan, futures, dry_run=dry_run)
+        publish_backfill_summary(rows, start, end, mode, dry_run)
+        return finish_backfill(rows)

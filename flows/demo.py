@@ -11,6 +11,7 @@ from flows.prompt_release import prompt_release
 from flows.reindex import reindex
 from flows.score import score
 from flows.train import train
+from tasks.common import shared_api_client
 from tasks.demo import ask_samples, ensure_prompt, plan_demo, summarize_demo
 
 
@@ -31,14 +32,15 @@ async def demo(days: int = 120, end: date | None = None, shock_days: int = 20, s
     Async because the risk-scorer flows are (see ``flows/backfill.py``); the
     RAG steps are sync flows and tasks; all run one after another.
     """
-    dates = plan_demo(days, end, shock_days, score_days)
-    await backfill(dates.start, dates.end, scenario="shock", scenario_start=dates.shock_start)
-    trained = await train()
-    scored = await score(dates.score_days[0], end=dates.end)
-    indexed = reindex()
-    released = prompt_release(ensure_prompt(), reason="main job: built-in prompt")
-    answers = ask_samples()
-    return summarize_demo(trained, scored, indexed, released, answers)
+    with shared_api_client():
+        dates = plan_demo(days, end, shock_days, score_days)
+        await backfill(dates.start, dates.end, scenario="shock", scenario_start=dates.shock_start)
+        trained = await train()
+        scored = await score(dates.score_days[0], end=dates.end)
+        indexed = reindex()
+        released = prompt_release(ensure_prompt(), reason="main job: built-in prompt")
+        answers = ask_samples()
+        return summarize_demo(trained, scored, indexed, released, answers)
 
 
 if __name__ == "__main__":

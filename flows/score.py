@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from prefect import flow
 
+from tasks.common import shared_api_client
 from tasks.scoring import score_partition
 
 
@@ -22,4 +23,5 @@ async def score(ds: date, end: date | None = None, force: bool = False) -> list[
     One flow run covers the whole range, so a week costs one run's overhead.
     """
     days = [ds + timedelta(days=i) for i in range(((end or ds) - ds).days + 1)]
-    return [score_partition(day, force=force) for day in days]
+    with shared_api_client():
+        return [score_partition(day, force=force) for day in days]

@@ -6,6 +6,7 @@ from datetime import date
 
 from prefect import flow
 
+from tasks.common import shared_api_client
 from tasks.training import (
     apply_verdict,
     find_existing_version,
@@ -34,18 +35,19 @@ async def train(window_days: int | None = None, end: date | None = None, force: 
     7. store the verdict; on PROMOTE move ``champion`` through the pointer ledger;
     8. publish the model card (MLflow artifact, data dir, Prefect artifact).
     """
-    start, end = resolve_window(window_days, end)
-    training_set = load_training_set(start, end)
-    existing = None if force else find_existing_version(training_set)
-    if existing:
-        return {"version": existing, "skipped": True, "window": [start, end]}
-    fit = fit_model(training_set)
-    registered = register_model(training_set, fit)
-    verdict, previous = gate_challenger(fit)
-    champion = apply_verdict(registered["version"], registered["run_id"], verdict, previous)
-    card = publish_model_card(training_set, fit, registered, verdict)
-    return {
-        "version": registered["version"], "skipped": False, "window": [start, end],
-        "decision": verdict.decision, "reason": verdict.reason, "champion": champion,
-        "metrics": fit.metrics, "model_card": card,
-    }
+    with shared_api_client():
+        start, end = resolve_window(window_days, end)
+        training_set = load_training_set(start, end)
+        existing = None if force else find_existing_version(training_set)
+        if existing:
+            return {"version": existing, "skipped": True, "window": [start, end]}
+        fit = fit_model(training_set)
+        registered = register_model(training_set, fit)
+        verdict, previous = gate_challenger(fit)
+        champion = apply_verdict(registered["version"], registered["run_id"], verdict, previous)
+        card = publish_model_card(training_set, fit, registered, verdict)
+        return {
+            "version": registered["version"], "skipped": False, "window": [start, end],
+            "decision": verdict.decision, "reason": verdict.reason, "champion": champion,
+            "metrics": fit.metrics, "model_card": card,
+        }

@@ -60,17 +60,17 @@ def labels_from_rows(valid: pd.DataFrame, *, id_column: str, target_column: str,
     Raises:
         PartitionRejected: a known target outside {0, 1}.
     """
-    known = valid[valid[target_column].notna()]
-    target = pd.to_numeric(known[target_column], errors="coerce")
-    bad = ~target.isin([0, 1])
+    # Only the two columns are filtered: copying every row of ``valid`` cost 10 ms a day.
+    raw = valid[target_column]
+    target = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    known = raw.notna().to_numpy()
+    bad = known & (target != 0) & (target != 1)
     if bad.any():
-        raise PartitionRejected(
-            f"{where}: column {target_column!r} must be 0 or 1, got {_plain(known.loc[bad, target_column].iloc[0])!r}"
-        )
+        raise PartitionRejected(f"{where}: column {target_column!r} must be 0 or 1, got {_plain(raw[bad].iloc[0])!r}")
     return pd.DataFrame({
-        id_column: known[id_column].to_numpy(dtype=object),
-        target_column: target.to_numpy(dtype="int8"),
-        LABEL_DATE: pd.Series(pd.Timestamp(label_date), index=range(len(known))).astype("datetime64[ns]").to_numpy(),
+        id_column: valid[id_column].to_numpy(dtype=object)[known],
+        target_column: target[known].astype("int8"),
+        LABEL_DATE: np.full(int(known.sum()), pd.Timestamp(label_date).to_datetime64(), dtype="datetime64[ns]"),
     })
 
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def content_hash(data: bytes) -> str:
+def content_hash(data: bytes | memoryview) -> str:
     """SHA-256 of a partition file's bytes.
 
     Parquet output is deterministic for the same rows, columns and pyarrow
@@ -70,7 +70,7 @@ class ParquetLake:
         table = pa.Table.from_pandas(df, preserve_index=False)
         buffer = pa.BufferOutputStream()
         pq.write_table(table, buffer, compression="snappy")
-        data = buffer.getvalue().to_pybytes()
+        data = memoryview(buffer.getvalue())  # no copy into a bytes object: hashed and written as is
         try:
             with self._fs.open(staging, "wb") as fh:
                 fh.write(data)
