@@ -17,8 +17,8 @@ export PREFECT_LOGGING_LEVEL ?= INFO
 # 10-task flow from 0.75 s to 0.25 s, CPU the flow's own work needs on 2 cores.
 export PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE ?= 100
 export PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL ?= 1
-# A fresh PREFECT_HOME migrates Prefect's database at the first flow: 15-20 s on
-# 2 busy cores, against Prefect's default limit of 20 s for the server to answer.
+# A fresh PREFECT_HOME migrates Prefect's database at the first flow: 18-26 s seen
+# on 2 busy cores, against Prefect's default limit of 20 s for the server to answer.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR ?= false
 export GIT_PYTHON_REFRESH ?= quiet

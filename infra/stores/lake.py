@@ -104,15 +104,6 @@ class ParquetLake:
             return pa.table({})
         return pa.concat_tables(tables, promote_options="permissive")
 
-    def read_partitions(self, dataset: str, days: list[date]) -> pd.DataFrame:
-        """Read and concatenate several partitions, adding a ``ds`` column."""
-        tables = [self._read(dataset, ds) for ds in days]
-        if not tables:
-            return pd.DataFrame()
-        tables = [t.append_column("ds", pa.repeat(pa.scalar(pd.Timestamp(ds), pa.timestamp("ns")), t.num_rows))
-                  for t, ds in zip(tables, days)]
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
-
     def list_partitions(self, dataset: str) -> list[date]:
         """The partitions present on storage (the ledger is the source of truth; this is for checks)."""
         base = f"{self._root}/{dataset}"

@@ -36,7 +36,7 @@ def test_main_job_runs_and_reruns_quickly(tmp_path):
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "TANDEM_SYNTHETIC__ROWS_PER_DAY": "300",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        # a fresh PREFECT_HOME migrates Prefect's database first (15-20 s here; Prefect waits 20 s)
+        # a fresh PREFECT_HOME migrates Prefect's database first (18-26 s seen here; Prefect waits 20 s)
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"),
         "COLUMNS": "200",
     }
