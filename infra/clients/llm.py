@@ -108,7 +108,14 @@ class EndpointGenerator:
         try:
             response = self._llm.chat([ChatMessage(role="user", content=prompt_text)], **call_kwargs)
         except Exception as exc:  # the SDK, httpx and pydantic each raise their own; all mean "no answer"
-            raise GeneratorError(self._describe(exc)) from exc
+            # ``from None``: the SDK's exception may quote the server's error body,
+            # which can echo the API key; the scrubbed one-line description is all
+            # that travels (and gets logged) from here.
+            message = self._describe(exc)
+        else:
+            message = None
+        if message is not None:
+            raise GeneratorError(message) from None
 
         raw = response.raw
         if isinstance(raw, str) or raw is None:

@@ -36,6 +36,11 @@ class FakeChatServer:
         reply: When set, ``"ok"`` answers exactly this text instead of the
             built-in answer (to script citations a test needs).
         requests: JSON bodies received on ``/v1/chat/completions``, in order.
+        authorizations: the ``Authorization`` headers received, in order.
+
+    In ``"error"`` and ``"garbage"`` modes the reply echoes the request's
+    ``Authorization`` header, as careless proxies and servers do, so a test
+    can show that the caller scrubs the key from what it reports.
     """
 
     def __init__(self, mode: str = "ok", *, delay_s: float = 5.0) -> None:
@@ -43,6 +48,7 @@ class FakeChatServer:
         self.delay_s = delay_s
         self.reply: str | None = None
         self._requests: list[dict[str, Any]] = []
+        self._authorizations: list[str] = []
         self._lock = threading.Lock()
         # Set on exit so a "slow" handler stops waiting instead of outliving the test.
         self._closing = threading.Event()
@@ -62,6 +68,12 @@ class FakeChatServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def authorizations(self) -> list[str]:
+        """A copy of the ``Authorization`` headers received so far."""
+        with self._lock:
+            return list(self._authorizations)
+
     def __enter__(self) -> FakeChatServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -77,9 +89,10 @@ class FakeChatServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _record(self, body: dict[str, Any]) -> None:
+    def _record(self, body: dict[str, Any], authorization: str) -> None:
         with self._lock:
             self._requests.append(body)
+            self._authorizations.append(authorization)
 
     def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
         messages = body.get("messages") or []
@@ -145,18 +158,21 @@ def _handler_for(server: FakeChatServer) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 self._send(400, {"error": {"message": "request body is not JSON", "type": "invalid_request_error"}})
                 return
-            server._record(body)
+            authorization = self.headers.get("Authorization") or ""
+            server._record(body, authorization)
             mode = server.mode
             if mode == "slow":
                 if server._closing.wait(server.delay_s):
                     return
                 self._send(200, server._answer(body))
             elif mode == "error":
-                self._send(500, {"error": {"message": "fake internal error", "type": "server_error", "code": None}})
+                message = f"fake internal error for request with Authorization: {authorization}"
+                self._send(500, {"error": {"message": message, "type": "server_error", "code": None}})
             elif mode == "garbage":
                 # Claims JSON and is not: the nastier case (a proxy's error page
                 # with the wrong header, a truncated body).
-                self._send_bytes(200, b"<html>upstream hiccup, this is not json", "application/json")
+                page = f"<html>upstream hiccup, this is not json (Authorization: {authorization})"
+                self._send_bytes(200, page.encode(), "application/json")
             else:
                 self._send(200, server._answer(body))
 

@@ -16,9 +16,6 @@ from prefect.testing.utilities import prefect_test_harness
 from infra.factory import close_vector_clients, ops_engine
 from infra.settings import get_settings
 
-pytestmark = pytest.mark.integration
-
-
 @pytest.fixture(scope="session", autouse=True)
 def prefect_server() -> Iterator[None]:
     with prefect_test_harness(server_startup_timeout=120):

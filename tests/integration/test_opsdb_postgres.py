@@ -6,7 +6,6 @@ database that is dropped afterwards.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pytest
@@ -14,21 +13,6 @@ import sqlalchemy as sa
 
 from infra.stores.ledger import NothingToRollBack, PartitionLedger, PointerLedger
 from infra.stores.opsdb import create_ops_engine
-
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture
-def pg_url():
-    name = f"tandem_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
 
 def test_partition_ledger_on_postgres(pg_url):
     engine = create_ops_engine(pg_url)
@@ -53,13 +37,13 @@ def test_pointer_ledger_move_is_atomic_with_its_apply(pg_url):
     ledger = PointerLedger(engine)
     with pytest.raises(NothingToRollBack):
         ledger.rollback_target("model:m@champion")
-    ledger.move("model:m@champion", old_value=None, new_value="1", actor="a", reason="first", evidence={}, apply=lambda: None)
+    ledger.move("model:m@champion", new_value="1", actor="a", reason="first", evidence={}, apply=lambda v: None)
 
-    def failing_apply():
+    def failing_apply(value):
         raise RuntimeError("registry down")
 
     with pytest.raises(RuntimeError, match="registry down"):
-        ledger.move("model:m@champion", old_value="1", new_value="2", actor="a", reason="x", evidence={}, apply=failing_apply)
+        ledger.move("model:m@champion", new_value="2", actor="a", reason="x", evidence={}, apply=failing_apply)
     # the failed move left no row
     assert [(m.old_value, m.new_value) for m in ledger.history("model:m@champion")] == [(None, "1")]
     engine.dispose()
