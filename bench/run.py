@@ -121,7 +121,8 @@ def bench_training(days: list[date], t: Timings) -> dict:
     from models.split import time_split
     from models.training import train_booster
     from tasks.ingest import LABELS
-    from tasks.training import SHAP_ROWS, gate_policy, train_params
+    from infra.risk.fit import SHAP_ROWS, train_params
+    from infra.risk.gate import gate_policy
 
     settings = get_settings()
     schema = build_source(settings).schema

@@ -31,7 +31,9 @@ async def backfill(
     """Ingest every day from ``start`` to ``end`` (inclusive) that ``mode`` selects.
 
     Steps:
-    1. plan from the partition ledger: ``missing`` (default), ``failed`` or ``all``;
+    1. refuse an impossible range (``end`` before ``start``, a day after today
+       unless the schema sets ``allow_future``) with one line, before any work;
+       then plan from the partition ledger: ``missing`` (default), ``failed`` or ``all``;
     2. unless ``dry_run``, ingest the planned days, at most ``concurrency`` at
        once, carrying on past a failed day;
     3. publish the per-day summary (done / skipped / failed with reason) as

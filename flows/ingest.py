@@ -14,12 +14,17 @@ def ingest(ds: date, scenario: str | None = None, scenario_start: date | None = 
     """Ingest one day.
 
     Steps (one task, so a backfill can run many days side by side):
-    1. read the day's rows from the configured source;
-    2. validate against the schema: bad rows to quarantine with a reason,
-       a bad partition fails the run naming the file and column;
-    3. write quarantine, matured labels, then the applications partition,
+    1. refuse a day after today (unless the schema sets ``allow_future``),
+       before anything is read or recorded;
+    2. read the day's rows from the files that can hold it;
+    3. validate against the schema: bad rows (and ids another day already
+       committed) to quarantine with a reason; a bad partition (a broken
+       file, more than ``max_quarantine_share`` of rows quarantined) fails
+       the run naming the file and column;
+    4. write quarantine, matured labels, then the applications partition,
        each atomically (aside, then moved into place);
-    4. record each in the partition ledger with row count and content hash.
+    5. record each in the partition ledger with row count and content hash,
+       the applications row together with its ids in the id index.
 
     Args:
         ds: the partition date.

@@ -14,6 +14,8 @@ def prompt_release(version: int, reason: str | None = None) -> dict:
     Steps:
     1. evaluate the version on the golden set over docs-live (reused if already done);
     2. store the verdict as tags on the prompt version;
-    3. pass -> move ``production`` through the pointer ledger; fail -> HOLD, nothing moves.
+    3. pass -> move ``production`` through the pointer ledger; fail -> HOLD, nothing moves;
+       pass while a rollback pinned ``production`` -> PINNED, the verdict stays on the
+       version and nothing moves until ``tandem unpin prompt``.
     """
     return release_prompt_version(version, reason)

@@ -9,12 +9,14 @@ from prefect import flow
 from tasks.common import shared_api_client
 from tasks.training import (
     apply_verdict,
-    find_existing_version,
+    evaluate_registered,
+    find_trained_version,
     fit_model,
     gate_challenger,
     load_training_set,
     publish_model_card,
     register_model,
+    report_trained,
     resolve_window,
 )
 
@@ -28,26 +30,33 @@ async def train(window_days: int | None = None, end: date | None = None, force: 
     Steps:
     1. resolve the window: the newest ``window_days`` of applications whose labels matured;
     2. join those partitions with their labels (content hashes recorded);
-    3. skip if a version was already trained on exactly these partitions (unless ``force``);
-    4. time split (train / valid / out-of-time test), XGBoost ``hist`` with early stopping;
-    5. log to MLflow and register a new ``risk-scorer`` version;
-    6. gate: minimums, then paired bootstrap against the champion on the same test set;
-    7. store the verdict; on PROMOTE move ``champion`` through the pointer ledger;
-    8. publish the model card (MLflow artifact, data dir, Prefect artifact).
+    3. a version already trained on exactly these partitions and parameters (unless ``force``):
+       judged already -> report its verdict and what to change, and stop;
+       registered but never gated (a killed run) -> evaluate that version, no refit;
+    4. otherwise time split, XGBoost ``hist`` with early stopping, and register the
+       version (once per flow run, even if the task is retried);
+    5. gate: every figure with its bootstrap interval; limits, then non-inferiority to the champion;
+    6. store the verdict; on PROMOTE move ``champion`` through the pointer ledger (not while pinned);
+    7. publish the model card (MLflow artifact, data dir, Prefect artifact).
     """
     with shared_api_client():
         start, end = resolve_window(window_days, end)
         training_set = load_training_set(start, end)
-        existing = None if force else find_existing_version(training_set)
-        if existing:
-            return {"version": existing, "skipped": True, "window": [start, end]}
-        fit = fit_model(training_set)
-        registered = register_model(training_set, fit)
-        verdict, previous = gate_challenger(fit)
-        champion = apply_verdict(registered["version"], registered["run_id"], verdict, previous)
+        previous = None if force else find_trained_version(training_set)
+        if previous and not previous.needs_gate:
+            return report_trained(previous, training_set)
+        if previous:
+            fit = evaluate_registered(training_set, previous)
+            registered = previous.registered()
+        else:
+            fit = fit_model(training_set)
+            registered = register_model(training_set, fit)
+        verdict, compared_with = gate_challenger(fit)
+        applied = apply_verdict(registered, verdict, compared_with)
         card = publish_model_card(training_set, fit, registered, verdict)
         return {
-            "version": registered["version"], "skipped": False, "window": [start, end],
-            "decision": verdict.decision, "reason": verdict.reason, "champion": champion,
-            "metrics": fit.metrics, "model_card": card,
+            "version": registered["version"], "skipped": False, "resumed": previous is not None, "window": [start, end],
+            "decision": verdict.decision, "code": verdict.code, "reason": verdict.reason, "message": applied["message"],
+            "champion": applied["champion"], "pinned": applied["pinned"], "auc": verdict.figures["auc"].to_dict(),
+            "verdict": verdict.to_dict(), "metrics": fit.metrics, "data": fit.data.to_dict(), "model_card": card,
         }

@@ -3,7 +3,13 @@
 Pointer moves (rollback) and ledger reads act directly on the stores. Work
 (ingest, backfill, train, score) is started as runs of the Prefect deployments
 so it shows in the Prefect UI like any scheduled run; start ``make serve``
-(or a worker for the work pool in ``prefect.yaml``) to execute them.
+(or a worker for the work pool in ``prefect.yaml``) to execute them. Finding
+the server, watching the run and reading its outcome live in ``infra.runs``;
+the commands here only check their input.
+
+Commands import what they use inside their body: a ledger read loads
+SQLAlchemy, not MLflow, XGBoost or torch. Exit codes: 0 done, 1 the work
+failed, 2 bad input or settings (one line on stderr), 3 a run could not start.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.settings import get_settings
+from infra.settings import SettingsInvalid, get_settings, settings_error_message
 
 app = typer.Typer(
     help="Tandem: run the risk scorer's lifecycle and the RAG assistant as Prefect flows.",
@@ -28,15 +34,37 @@ rollback_app = typer.Typer(help="Move a live pointer back to its previous value 
 app.add_typer(rollback_app, name="rollback")
 prompts_app = typer.Typer(help="Versions of the answer prompt in MLflow's prompt registry, and its production alias.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+promote_app = typer.Typer(help="A person promotes a version the gate held (recorded in the pointer ledger as a human decision).", no_args_is_help=True)
+app.add_typer(promote_app, name="promote")
 console = Console()
 err = Console(stderr=True)
+
+
+def _print_error(message: str) -> None:
+    # soft_wrap: one line however long (greppable); markup off for the message, which may hold brackets.
+    err.print("[red]error:[/] ", end="")
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Read the settings before any command: a bad TANDEM_* variable is one line and exit 2, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        get_settings()
+    except (ValidationError, SettingsInvalid) as exc:
+        _print_error(settings_error_message(exc))
+        raise typer.Exit(2)
 
 ReasonOpt = Annotated[str, typer.Option("--reason", "-r", help="Why: recorded in the pointer ledger and shown to on-call.")]
 ActorOpt = Annotated[Optional[str], typer.Option(help="Who is acting (default: TANDEM_ACTOR or your OS user).")]
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]error:[/] {message}")
+    # soft_wrap: one line however long (greppable); markup off for the message, which may hold brackets.
+    err.print("[red]error:[/] ", end="")
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -51,17 +79,19 @@ def rollback_model(reason: ReasonOpt = "manual rollback", actor: ActorOpt = None
         move = rollback_champion(settings, reason=reason, actor=actor)
     except NothingToRollBack as exc:
         _fail(str(exc))
-    console.print(
-        f"[green]{move.pointer}[/]: v{move.old_value} -> v{move.new_value} "
-        f"(move #{move.id} by {move.actor}: {move.reason})"
-    )
+    _print_move(move, lambda v: f"v{v}" if v else "(none)", pinned="model")
 
 
-def _print_move(move, fmt=str) -> None:
+def _print_move(move, fmt=str, *, pinned: str | None = None) -> None:
     console.print(
         f"[green]{move.pointer}[/]: {fmt(move.old_value)} -> {fmt(move.new_value)} "
         f"(move #{move.id} by {move.actor}: {move.reason})"
     )
+    if pinned:  # a rollback pins: say so, and how to lift it
+        console.print(
+            f"[yellow]pinned[/]: gates still record their verdicts, but {move.pointer} stays here until "
+            f"`tandem unpin {pinned} --reason ...`"
+        )
 
 
 @rollback_app.command("index")
@@ -74,7 +104,7 @@ def rollback_index(reason: ReasonOpt = "manual rollback", actor: ActorOpt = None
         move = do_rollback(get_settings(), reason=reason, actor=actor)
     except (NothingToRollBack, ValueError) as exc:
         _fail(str(exc))
-    _print_move(move)
+    _print_move(move, pinned="index")
 
 
 @rollback_app.command("prompt")
@@ -87,6 +117,61 @@ def rollback_prompt(reason: ReasonOpt = "manual rollback", actor: ActorOpt = Non
         move = do_rollback(get_settings(), reason=reason, actor=actor)
     except NothingToRollBack as exc:
         _fail(str(exc))
+    _print_move(move, lambda v: f"v{v}" if v else "(none)", pinned="prompt")
+
+
+@app.command()
+def unpin(
+    pointer: Annotated[str, typer.Argument(help="model, prompt or index (or a ledger name such as index:docs-live).")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why gates may move it again: recorded in the pointer ledger.")],
+    actor: ActorOpt = None,
+) -> None:
+    """Lift a rollback's pin: the next passing gate moves the pointer again (recorded: who, why)."""
+    from infra.pointers import resolve_pointer
+    from infra.pointers import unpin as do_unpin
+
+    settings = get_settings()
+    try:
+        name = resolve_pointer(settings, pointer)
+        move = do_unpin(settings, name, reason=reason, actor=actor)
+    except ValueError as exc:
+        _fail(str(exc))
+    if move is None:
+        console.print(f"{name} is not pinned; nothing to do")
+        return
+    pin = move.evidence["pin"]
+    console.print(
+        f"[green]{name}[/]: unpinned at {move.new_value} (move #{move.id} by {move.actor}: {move.reason}); "
+        f"it was pinned by {pin['actor']} ({pin['reason']}). The next passing gate moves it."
+    )
+
+
+@promote_app.command("model")
+def promote_model(
+    version: Annotated[str, typer.Argument(help="The registered version the gate HELD, e.g. 4.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why you overrule the gate: recorded in the pointer ledger.")],
+    actor: ActorOpt = None,
+) -> None:
+    """Point `champion` at a version the gate HELD (never a REJECTed one): a human decision, with your name and reason."""
+    from functools import partial
+
+    from infra.factory import build_registry
+    from infra.pointers import move_champion
+    from infra.risk.gate import NotPromotable, promote_by_hand
+    from infra.stores.ledger import PointerPinned, default_actor
+
+    settings = get_settings()
+    try:
+        move = promote_by_hand(
+            build_registry(settings), partial(move_champion, settings), version=version.removeprefix("v"), reason=reason,
+            actor=default_actor(actor or settings.actor), champion_alias=settings.champion_alias,
+        )
+    except NotPromotable as exc:
+        _fail(str(exc))
+    except PointerPinned as exc:
+        who = exc.pin.get("actor", "a rollback")
+        _fail(f"{exc.pointer} is pinned by {who} ({exc.pin.get('reason', 'rollback')}); it did not move. "
+              f"Lift the pin first: `tandem unpin model --reason ...`")
     _print_move(move, lambda v: f"v{v}" if v else "(none)")
 
 
@@ -96,13 +181,30 @@ def pointers(
     limit: Annotated[int, typer.Option(help="How many moves, newest first.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Show the pointer ledger: every move with who, why and when."""
+    """Show the pointer ledger: every move with who, why and when, and which pointers a rollback pinned."""
     from infra.factory import build_pointer_ledger
+    from infra.pointers import resolve_pointer
 
-    moves = build_pointer_ledger(get_settings()).history(pointer, limit=limit)
+    settings = get_settings()
+    ledger = build_pointer_ledger(settings)
+    if pointer is not None:
+        try:  # model / prompt / index, or a ledger name; a typo is an error, not an empty table
+            pointer = resolve_pointer(settings, pointer)
+        except ValueError as exc:
+            if not ledger.history(pointer, limit=1):  # a name from older settings still has its history
+                _usage_error(str(exc))
+    moves = ledger.history(pointer, limit=limit)
+    pins = [p for p in ledger.pins() if pointer is None or p.pointer == pointer]
     if as_json:
-        console.print_json(json.dumps([m.__dict__ for m in moves], default=str))
+        console.print_json(json.dumps({"pins": [p.to_dict() for p in pins], "moves": [m.__dict__ for m in moves]}, default=str))
         return
+    for p in pins:
+        kind = p.pointer.split(":", 1)[0]
+        console.print(
+            f"[yellow]PINNED[/] {p.pointer} since {p.since:%Y-%m-%d %H:%M} by {p.actor} ({p.reason}; move #{p.move_id}): "
+            f"gates record verdicts but do not move it; `tandem unpin {kind} --reason ...` lifts it",
+            soft_wrap=True,
+        )
     table = Table("#", "when (UTC)", "pointer", "old", "new", "actor", "reason")
     for m in moves:
         table.add_row(str(m.id), f"{m.moved_at:%Y-%m-%d %H:%M:%S}", m.pointer, str(m.old_value), str(m.new_value), m.actor, m.reason[:80])
@@ -119,9 +221,13 @@ def partitions(
     """Show the partition ledger: rows, content hash, status and error of each partition."""
     from infra.factory import build_partition_ledger
 
-    records = build_partition_ledger(get_settings()).list(
-        dataset, start=_day(start) if start else None, end=_day(end) if end else None, status=status
-    )
+    first, last = (_day(start) if start else None), (_day(end) if end else None)
+    if first and last and last < first:
+        _usage_error(f"--end {last} is before --start {first}: no day can match")
+    ledger = build_partition_ledger(get_settings())
+    records = ledger.list(dataset, start=first, end=last, status=status)
+    if not records and (dataset or status):
+        _check_partition_filters(ledger, dataset, status)
     table = Table("dataset", "ds", "status", "rows", "quarantined", "hash", "error")
     for r in records:
         table.add_row(r.dataset, r.ds.isoformat(), r.status, str(r.row_count or ""), str(r.quarantined_count or ""),
@@ -133,46 +239,96 @@ def partitions(
 @app.command()
 def champion() -> None:
     """Show the champion version, its test metrics and the gate verdict that promoted it."""
-    from infra.factory import build_registry
+    from infra.clients.mlflow_sql import StoreUnreadable, read_alias, read_alias_with_client
 
     settings = get_settings()
-    registry = build_registry(settings)
-    version = registry.alias_version(settings.champion_alias)
-    if version is None:
+    uri = settings.resolved_mlflow_tracking_uri
+    try:  # MLflow's tables directly: importing MLflow alone takes longer than this whole command may
+        mv = read_alias(uri, settings.model_name, settings.champion_alias)
+    except StoreUnreadable:
+        mv = read_alias_with_client(uri, settings.model_name, settings.champion_alias)
+    if mv is None:
         _fail(f"no {settings.champion_alias} for {settings.model_name} yet: run the train flow")
-    mv = registry.version(version)
-    metrics = registry.client.get_run(mv.run_id).data.metrics
-    console.print(f"[bold]{settings.model_name} v{version}[/] (run {mv.run_id})")
-    console.print(f"gate: {mv.tags.get('gate.decision')} — {mv.tags.get('gate.reason')}")
-    for key in sorted(k for k in metrics if k.startswith("test_")):
-        console.print(f"  {key.removeprefix('test_'):14} {metrics[key]:.4f}")
+    console.print(f"[bold]{settings.model_name} v{mv.version}[/] (run {mv.run_id})")
+    console.print(f"gate: {mv.tags.get('gate.decision')} — {mv.tags.get('gate.reason')}", markup=False, soft_wrap=True)
+    for key in sorted(k for k in mv.metrics if k.startswith("test_")):
+        value = mv.metrics[key]
+        console.print(f"  {key.removeprefix('test_'):14} {value:,.0f}" if value.is_integer() and value > 1 else
+                      f"  {key.removeprefix('test_'):14} {value:.4f}")
+
+
+def _usage_error(message: str) -> None:
+    """Bad input from the command line: one line on stderr, exit code 2 (nothing was started)."""
+    _print_error(message)
+    raise typer.Exit(2)
 
 
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)")
+        _usage_error(f"{text!r} is not a date (YYYY-MM-DD)")
 
 
-def _start_run(deployment: str, parameters: dict, wait: bool) -> None:
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
+# Datasets the shipped flows write; the ledger adds any other (a file source's own name).
+KNOWN_DATASETS = ("applications", "labels", "predictions", "quarantine/applications")
+KNOWN_STATUSES = ("ok", "failed")
 
+
+def _check_partition_filters(ledger, dataset: str | None, status: str | None) -> None:
+    """An empty result from a filter that can never match is a typo: say so (exit 2)."""
+    import difflib
+
+    seen = ledger.list()
+    datasets = sorted(set(KNOWN_DATASETS) | {r.dataset for r in seen})
+    statuses = sorted(set(KNOWN_STATUSES) | {r.status for r in seen})
+    for flag, value, known in (("--dataset", dataset, datasets), ("--status", status, statuses)):
+        if value is not None and value not in known:
+            close = difflib.get_close_matches(value, known, n=1)
+            _usage_error(f"{flag} {value!r} is not one of {', '.join(known)}" + (f"; did you mean {close[0]!r}?" if close else ""))
+
+
+def _days(start: str, end: str | None = None) -> tuple[date, ...]:
+    """The days START..END, or exit 2 with one line: bad text, end before start, or a day after today."""
+    from models.dates import ImpossibleRange, check_range
+
+    first, last = _day(start), (_day(end) if end else None)
+    today = date.today()
+    allow_future = False
+    if max(first, last or first) > today:
+        # Only now load the source (imports pandas: seconds): its schema may say it publishes ahead.
+        from infra.factory import build_source
+
+        allow_future = bool(getattr(build_source(get_settings()).schema, "allow_future", False))
     try:
-        run = run_deployment(deployment, parameters=parameters, timeout=None if wait else 0)
-    except ObjectNotFound:
-        _fail(
-            f"deployment {deployment!r} not found on the Prefect server. Start `make serve` "
-            "(serves every flow) or run `prefect deploy --all` with a worker."
-        )
-    state = run.state.name if run.state else "SCHEDULED"
-    console.print(f"flow run [bold]{run.name}[/] ({run.id}) of {deployment}: {state}")
-    if wait and run.state and not run.state.is_completed():
-        raise typer.Exit(1)
+        return tuple(check_range(first, last, today=today, allow_future=allow_future))
+    except ImpossibleRange as exc:
+        _usage_error(str(exc))
 
 
-WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the run to finish.")]
+def _start_run(request, *, wait: bool, dry_run: bool = False, start_timeout: float) -> None:
+    """Dry run: print the plan. Else find the server, start the run, watch it, print its outcome; exit with its code.
+
+    """
+    from infra.runs import NotStarted, find_api_url, plan, start_and_watch
+
+    settings = get_settings()
+    if dry_run:
+        plan(request, settings, console)
+        return
+    try:
+        api_url = find_api_url()
+        code = start_and_watch(request, settings, console, api_url=api_url, wait=wait, start_timeout_s=start_timeout)
+    except NotStarted as exc:
+        _print_error(str(exc))
+        raise typer.Exit(3)
+    raise typer.Exit(code)
+
+
+WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Watch the run to its end (progress, outcome, exit code).")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan from the stores; start nothing.")]
+StartTimeoutOpt = Annotated[float, typer.Option(
+    "--start-timeout", min=1, help="Seconds a run may wait for a worker before it is cancelled and reported.")]
 
 
 @app.command()
@@ -180,32 +336,49 @@ def backfill(
     start: Annotated[str, typer.Argument(help="First day, YYYY-MM-DD.")],
     end: Annotated[str, typer.Argument(help="Last day, YYYY-MM-DD (inclusive).")],
     mode: Annotated[str, typer.Option(help="missing (default): never ingested; failed: failed ones; all: everything.")] = "missing",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would run.")] = False,
+    dry_run: DryRunOpt = False,
     concurrency: Annotated[int, typer.Option(min=1, max=8, help="Days ingested at once.")] = 4,
     wait: WaitOpt = True,
+    start_timeout: StartTimeoutOpt = 30.0,
 ) -> None:
     """Ingest a range of days as a run of the `backfill` deployment (visible in the Prefect UI)."""
-    if mode not in ("missing", "failed", "all"):
-        raise typer.BadParameter(f"mode {mode!r} is not one of missing, failed, all")
-    params = {"start": _day(start).isoformat(), "end": _day(end).isoformat(), "mode": mode,
-              "dry_run": dry_run, "concurrency": concurrency}
-    _start_run("backfill/backfill", params, wait)
+    from infra.runs import BACKFILL_MODES, RunRequest
+
+    if mode not in BACKFILL_MODES:
+        _usage_error(f"--mode {mode!r} is not one of {', '.join(BACKFILL_MODES)}")
+    days = _days(start, end)
+    params = {"start": days[0].isoformat(), "end": days[-1].isoformat(), "mode": mode, "concurrency": concurrency}
+    _start_run(RunRequest("backfill", "backfill/backfill", params, days), wait=wait, dry_run=dry_run, start_timeout=start_timeout)
 
 
 @app.command()
-def ingest(ds: Annotated[str, typer.Argument(help="The day, YYYY-MM-DD.")], wait: WaitOpt = True) -> None:
+def ingest(
+    ds: Annotated[str, typer.Argument(help="The day, YYYY-MM-DD.")],
+    dry_run: DryRunOpt = False,
+    wait: WaitOpt = True,
+    start_timeout: StartTimeoutOpt = 30.0,
+) -> None:
     """Ingest one day as a run of the `ingest` deployment."""
-    _start_run("ingest/ingest", {"ds": _day(ds).isoformat()}, wait)
+    from infra.runs import RunRequest
+
+    days = _days(ds)
+    _start_run(RunRequest("ingest", "ingest/ingest", {"ds": days[0].isoformat()}, days), wait=wait, dry_run=dry_run,
+               start_timeout=start_timeout)
 
 
 @app.command()
 def train(
-    window_days: Annotated[Optional[int], typer.Option(help="Days of matured applications (default from settings).")] = None,
+    window_days: Annotated[Optional[int], typer.Option(min=3, help="Days of matured applications (default from settings).")] = None,
     force: Annotated[bool, typer.Option(help="Train even if these partitions were already trained on.")] = False,
+    dry_run: DryRunOpt = False,
     wait: WaitOpt = True,
+    start_timeout: StartTimeoutOpt = 30.0,
 ) -> None:
     """Train a challenger and gate it, as a run of the `train` deployment."""
-    _start_run("train/train", {"window_days": window_days, "force": force}, wait)
+    from infra.runs import RunRequest
+
+    _start_run(RunRequest("train", "train/train", {"window_days": window_days, "force": force}), wait=wait, dry_run=dry_run,
+               start_timeout=start_timeout)
 
 
 @app.command()
@@ -213,20 +386,29 @@ def score(
     ds: Annotated[str, typer.Argument(help="The (first) day, YYYY-MM-DD.")],
     end: Annotated[Optional[str], typer.Option(help="Last day to score, inclusive (default: only DS).")] = None,
     force: Annotated[bool, typer.Option(help="Rescore even if already scored by this champion.")] = False,
+    dry_run: DryRunOpt = False,
     wait: WaitOpt = True,
+    start_timeout: StartTimeoutOpt = 30.0,
 ) -> None:
     """Batch-score one day (or DS..END) with the champion, as a run of the `score` deployment."""
-    params = {"ds": _day(ds).isoformat(), "end": _day(end).isoformat() if end else None, "force": force}
-    _start_run("score/score", params, wait)
+    from infra.runs import RunRequest
+
+    days = _days(ds, end)
+    params = {"ds": days[0].isoformat(), "end": days[-1].isoformat() if end else None, "force": force}
+    _start_run(RunRequest("score", "score/score", params, days), wait=wait, dry_run=dry_run, start_timeout=start_timeout)
 
 
 @app.command()
 def reindex(
     force: Annotated[bool, typer.Option(help="Build a new collection even if nothing changed (copies vectors, embeds nothing).")] = False,
+    dry_run: DryRunOpt = False,
     wait: WaitOpt = True,
+    start_timeout: StartTimeoutOpt = 30.0,
 ) -> None:
     """Rebuild the vector index (incremental, blue/green), as a run of the `reindex` deployment."""
-    _start_run("reindex/reindex", {"force": force}, wait)
+    from infra.runs import RunRequest
+
+    _start_run(RunRequest("reindex", "reindex/reindex", {"force": force}), wait=wait, dry_run=dry_run, start_timeout=start_timeout)
 
 
 @app.command()
@@ -235,15 +417,19 @@ def ask(
     tenant: Annotated[Optional[str], typer.Option(help="Tenant charged for the tokens (default: TANDEM_TENANT).")] = None,
     use_case: Annotated[str, typer.Option(help="Use case recorded on the event, for cost attribution.")] = "cli",
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer and its event as JSON.")] = False,
+    lock_wait: Annotated[float, typer.Option(min=0, help="Seconds to wait while another process holds the local vector index.")] = 30.0,
 ) -> None:
     """Answer a question from docs-live with the production prompt; print citations and the request event."""
-    from infra.factory import build_gateway
-    from infra.rag.gateway import NotReady
+    from infra.factory import IndexLocked, build_gateway, close_vector_clients
+    from infra.rag.gateway import EventNotWritten, NotReady
 
     try:
-        result = build_gateway(get_settings()).ask(question, tenant=tenant, use_case=use_case)
-    except (NotReady, ValueError) as exc:
+        result = build_gateway(get_settings(), lock_wait_s=lock_wait).ask(question, tenant=tenant, use_case=use_case)
+    except (NotReady, ValueError, IndexLocked, EventNotWritten) as exc:
         _fail(str(exc))
+    finally:
+        # Let go of Qdrant's local folder now, not at exit: another `tandem ask` may be waiting for it.
+        close_vector_clients()
     if as_json:
         console.print_json(json.dumps(result.to_dict(), default=str))
         raise typer.Exit(1 if result.refused else 0)
@@ -268,16 +454,20 @@ def requests(
     limit: Annotated[int, typer.Option(min=1, help="How many of the newest events.")] = 20,
     tenant: Annotated[Optional[str], typer.Option(help="Only this tenant.")] = None,
 ) -> None:
-    """The newest request events of the gateway (tokens, cost, latency, versions, flags)."""
+    """The newest request events of the gateway (tokens, cost, latency, versions, flags, error)."""
+    from rich.text import Text
+
     from infra.factory import build_request_log
 
     rows = build_request_log(get_settings()).recent(limit, tenant=tenant)
-    table = Table("at", "kind", "tenant", "prompt", "index", "generator", "tokens", "cost $", "ms", "cache", "flags")
+    table = Table("at", "kind", "tenant", "prompt", "index", "generator", "tokens", "cost $", "ms", "cache", "flags", "error")
     for r in rows:
+        error = r["error"] or ""
         table.add_row(
             f"{r['at']:%Y-%m-%d %H:%M:%S}", r["kind"], r["tenant"], str(r["prompt_version"] or "-"), str(r["index_version"] or "-"),
             str(r["generator"] or "-"), str(r["total_tokens"]), f"{r['cost_usd']:.6f}", f"{r['latency_ms'] or 0:.0f}",
             "hit" if r["cache_hit"] else "", ", ".join(r["guardrail_flags"] or []),
+            Text(error if len(error) <= 80 else error[:79] + "…"),  # Text: an error may hold [brackets], not markup
         )
     console.print(table)
 
@@ -391,7 +581,12 @@ def prompts_promote(
     actor: ActorOpt = None,
     force_eval: Annotated[bool, typer.Option(help="Re-run the evaluation even if MLflow has a result for these versions.")] = False,
 ) -> None:
-    """Run the golden-set release gate for a version; move `production` only if it passes."""
+    """Run the golden-set release gate for a version; move `production` only if it passes.
+
+    While a rollback pins `production` the gate still runs and its verdict is
+    stored on the version, but production stays and the command exits 1:
+    `tandem unpin prompt --reason ...` first.
+    """
     from infra.clients.mlflow_prompts import PromptNotFound
     from infra.factory import build_prompt_registry
     from infra.rag.release import release_prompt
@@ -407,7 +602,7 @@ def prompts_promote(
         mark = "[green]pass[/]" if c.passed else "[red]FAIL[/]"
         console.print(f"  {c.name:18} {c.value:.3f}  (min {c.threshold})  {mark}")
     console.print(release.message)
-    if not release.gate.passed:
+    if not release.gate.passed or release.pinned:  # a pinned production refuses a person's promote too
         raise typer.Exit(1)
 
 
@@ -420,6 +615,8 @@ def prompts_rollback(reason: ReasonOpt = "manual rollback", actor: ActorOpt = No
 @app.command()
 def settings() -> None:
     """Print the effective settings (embedded defaults plus TANDEM_* overrides)."""
+    from infra.masking import mask_secrets
+
     s = get_settings()
     data = s.model_dump(mode="json")
     data["resolved"] = {
@@ -431,7 +628,7 @@ def settings() -> None:
         "corpus_dir": str(s.resolved_corpus_dir),
         "golden_path": str(s.resolved_golden_path),
     }
-    console.print_json(json.dumps(data))
+    console.print_json(json.dumps(mask_secrets(data)))  # passwords in URLs and keys never reach a terminal
 
 
 def main() -> None:
@@ -440,8 +637,8 @@ def main() -> None:
 
     try:
         app()
-    except ValidationError as exc:
-        err.print(f"[red]error:[/] invalid TANDEM_* settings:\n{exc}")
+    except (ValidationError, SettingsInvalid) as exc:  # settings built lazily inside a command
+        _print_error(settings_error_message(exc))
         sys.exit(2)
 
 

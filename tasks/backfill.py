@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
+from models.dates import check_range
 from infra.factory import build_partition_ledger, build_source
 from infra.settings import get_settings
+from tasks.common import today_utc
 
 Mode = Literal["missing", "failed", "all"]
 MODES = ("missing", "failed", "all")
@@ -21,14 +23,18 @@ def plan_backfill(start: date, end: date, mode: Mode = "missing") -> list[dict]:
 
     ``missing`` takes days never ingested, ``failed`` days whose last attempt
     failed and that were never committed, ``all`` every day (a full rerun).
+
+    Raises:
+        ImpossibleRange: ``end`` before ``start``, or a day after today without
+            the schema's ``allow_future``; refused before any day is planned
+            (a ValueError: never retried).
     """
     if mode not in MODES:
         raise ValueError(f"backfill mode {mode!r} is not one of {', '.join(MODES)}")
-    if end < start:
-        raise ValueError(f"backfill end {end} is before start {start}")
     settings = get_settings()
-    dataset = build_source(settings).schema.name
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    schema = build_source(settings).schema
+    days = check_range(start, end, today=today_utc(), allow_future=schema.allow_future)
+    dataset = schema.name
     statuses = build_partition_ledger(settings).statuses(dataset, days)
     wanted = {"missing": {None}, "failed": {"failed"}, "all": {None, "ok", "failed"}}[mode]
     return [{"ds": d, "ledger_status": statuses[d] or "missing", "run": statuses[d] in wanted} for d in days]

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timezone
 
 from prefect.context import SyncClientContext
 from prefect.runtime import flow_run
 
 from models.schema import SchemaError
 from models.validation import PartitionRejected
+from infra.stores.lake import PartitionUnreadable
 
 # Bad input is not a transient fault: retrying it only delays the clear error.
-NOT_RETRIED = (PartitionRejected, SchemaError, ValueError, KeyError, FileNotFoundError)
+# A corrupted partition reads the same bytes on every try. (ImpossibleRange,
+# a refused date range, is a ValueError.)
+NOT_RETRIED = (PartitionRejected, PartitionUnreadable, SchemaError, ValueError, KeyError, FileNotFoundError)
+
+
+def today_utc() -> date:
+    """Today where partitions are dated: event times are assigned to UTC days."""
+    return datetime.now(timezone.utc).date()
 
 
 def retry_unless_bad_input(task, task_run, state) -> bool:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from prefect import task
 
 from infra.factory import build_partition_ledger, build_registry, build_source
+from infra.masking import mask_url
 from infra.settings import get_settings
 from tasks.ingest import LABELS
 from tasks.scoring import PREDICTIONS
@@ -85,8 +86,9 @@ def summarize_demo(trained: dict, scored: list[dict], indexed: dict, released: d
         "answers": answers,
         "failed_partitions": len(ledger.list(dataset, status="failed")),
         "data_dir": str(settings.data_dir.resolve()),
-        "mlflow_tracking_uri": settings.resolved_mlflow_tracking_uri,
-        "mlflow_ui": (
+        # Masked: the summary is a flow result and is printed; a database password must not leak there.
+        "mlflow_tracking_uri": mask_url(settings.resolved_mlflow_tracking_uri),
+        "mlflow_ui": mask_url(
             f"mlflow ui --backend-store-uri {settings.resolved_mlflow_tracking_uri} "
             f"--default-artifact-root {settings.resolved_mlflow_artifact_root}"
         ),

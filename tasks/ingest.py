@@ -10,14 +10,25 @@ from prefect import get_run_logger, task
 
 from models.labels import labels_from_rows, validate_labels
 from models.schema import DatasetSchema
-from models.validation import PartitionRejected, ValidationResult, validate_frame
+from models.dates import check_range
+from models.validation import (
+    PartitionRejected,
+    ValidationResult,
+    check_quarantine_share,
+    id_hashes,
+    quarantine_ids_seen,
+    validate_frame,
+)
 from infra.factory import build_lake, build_partition_ledger, build_source
 from infra.settings import get_settings
 from infra.stores.lake import ParquetLake
-from infra.stores.ledger import PartitionLedger
-from tasks.common import current_flow_run_id, retry_unless_bad_input
+from infra.stores.ledger import IdsTaken, PartitionLedger
+from tasks.common import current_flow_run_id, retry_unless_bad_input, today_utc
 
 LABELS = "labels"
+# Two days committing the same new id at once: the loser looks its ids up again
+# and commits without them; each round needs yet another concurrent winner.
+ID_COMMIT_ATTEMPTS = 5
 
 
 def quarantine_dataset(schema: DatasetSchema) -> str:
@@ -33,16 +44,33 @@ class IngestSummary:
     content_hash: str
     path: str
     warnings: tuple[str, ...]
+    seen_before: int = 0  # of the quarantined: ids another day's partition already held
 
 
-def _validate_pieces(pieces, schema: DatasetSchema, ds: date, where: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def _validate_pieces(pieces, schema: DatasetSchema, ds: date, where: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, int]]:
     if not pieces:
         raise PartitionRejected(f"{where}: no rows for ds={ds}")
-    results: list[ValidationResult] = [validate_frame(p.frame, schema, where=p.where) for p in pieces]
+    # The quarantine share is checked over the whole day, ids seen on other days included.
+    results: list[ValidationResult] = [
+        validate_frame(p.frame, schema, where=p.where, max_quarantine_share=1.0) for p in pieces
+    ]
     valid = pd.concat([r.valid for r in results], ignore_index=True)
     quarantined = pd.concat([r.quarantined for r in results], ignore_index=True)
     warnings = [w for r in results for w in r.warnings]
-    return valid, quarantined, warnings
+    by_column: dict[str, int] = {}
+    for r in results:
+        for column, count in r.quarantined_by.items():
+            by_column[column] = by_column.get(column, 0) + count
+    return valid, quarantined, warnings, by_column
+
+
+def _set_aside_ids_seen(valid: pd.DataFrame, schema: DatasetSchema, ledger: PartitionLedger, ds: date):
+    """Rows whose id another day's committed partition holds go to quarantine (the id index, not the lake)."""
+    if not schema.unique_across_days:
+        return valid, None, None
+    hashes = id_hashes(valid[schema.id_column], dataset=schema.name)
+    seen = ledger.ids_seen(schema.name, hashes, excluding=ds)
+    return quarantine_ids_seen(valid, hashes, seen, id_column=schema.id_column, dataset=schema.name)
 
 
 def _split_labels(valid: pd.DataFrame, schema: DatasetSchema, ds: date, where: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -57,13 +85,19 @@ def _split_labels(valid: pd.DataFrame, schema: DatasetSchema, ds: date, where: s
 def commit_partition(
     *, lake: ParquetLake, ledger: PartitionLedger, dataset: str, ds: date, frame: pd.DataFrame,
     schema_version: str, flow_run_id: str | None, quarantined: int = 0, meta: dict | None = None,
+    id_hashes=None,
 ):
-    """Write one partition atomically, then record it in the ledger."""
+    """Write one partition atomically, then record it (and its ids, if given) in the ledger.
+
+    Raises:
+        IdsTaken: another day committed one of ``id_hashes`` first; the file
+            is written but the ledger still describes the previous commit.
+    """
     written = lake.write_partition(dataset, ds, frame)
     ledger.record_success(
         dataset=dataset, ds=ds, row_count=written.rows, quarantined_count=quarantined,
         content_hash=written.content_hash, schema_version=schema_version, path=written.path,
-        flow_run_id=flow_run_id, meta=meta,
+        flow_run_id=flow_run_id, meta=meta, id_hashes=id_hashes,
     )
     return written
 
@@ -80,26 +114,57 @@ def ingest_partition(ds: date, scenario: str | None = None, scenario_start: date
 
     The applications partition is written last: it is the ledger's marker that
     the day is done, so a crash before it makes a rerun redo the whole day.
+    Its ledger row and its ids in the id index commit in one transaction; rows
+    whose id another day already committed are quarantined naming that day
+    (the day's own earlier commit does not count, so a rerun is idempotent).
 
     Raises:
+        ImpossibleRange: ``ds`` is after today and the schema does not set
+            ``allow_future``; nothing is read or recorded.
         PartitionRejected: the partition fails as a whole (the message names
-            the file and column); lake and ledger keep what they had, and the
-            failed attempt is appended to the ledger.
+            the file and column, or the quarantined share); lake and ledger
+            keep what they had, and the failed attempt is appended to the ledger.
     """
     logger = get_run_logger()
     settings = get_settings()
     source = build_source(settings, scenario=scenario, scenario_start=scenario_start)
-    lake, ledger = build_lake(settings), build_partition_ledger(settings)
     schema = source.schema
+    check_range(ds, today=today_utc(), allow_future=schema.allow_future)  # refused before any work
+    lake, ledger = build_lake(settings), build_partition_ledger(settings)
     run_id = current_flow_run_id()
     try:
-        valid, quarantined, warnings = _validate_pieces(source.read(ds), schema, ds, source.description)
-        applications, labels = _split_labels(valid, schema, ds, source.description)
+        pieces = source.read(ds)
+        where = pieces[0].where if len(pieces) == 1 else source.description
+        day_valid, day_quarantined, warnings, by_column = _validate_pieces(pieces, schema, ds, source.description)
         matured = source.read_labels(ds)  # a separate labels feed (the synthetic source) is checked in full
         if matured is not None:
-            labels = validate_labels(
+            matured = validate_labels(
                 matured, id_column=schema.id_column, target_column=schema.target_column, where=f"labels ds={ds}"
             )
+        for attempt in range(1, ID_COMMIT_ATTEMPTS + 1):
+            valid, seen, hashes = _set_aside_ids_seen(day_valid, schema, ledger, ds)
+            quarantined = day_quarantined if seen is None or not len(seen) else pd.concat(
+                [day_quarantined, seen], ignore_index=True
+            )
+            n_seen = 0 if seen is None else len(seen)
+            counts = {**by_column, schema.id_column: by_column.get(schema.id_column, 0) + n_seen} if n_seen else by_column
+            check_quarantine_share(
+                rows=len(day_valid) + len(day_quarantined), quarantined=len(quarantined),
+                quarantined_by=counts, limit=schema.max_quarantine_share, where=where,
+            )
+            applications, labels = _split_labels(valid, schema, ds, source.description)
+            if matured is not None:
+                labels = matured
+            try:
+                written = _commit_day(
+                    lake, ledger, schema, ds, applications, quarantined, labels, hashes, run_id,
+                    meta={"source": source.description, "warnings": warnings},
+                )
+                break
+            except IdsTaken:
+                if attempt == ID_COMMIT_ATTEMPTS:
+                    raise
+                logger.warning("ds=%s: another day committed some of these ids meanwhile; checking again", ds)
     except PartitionRejected as exc:
         ledger.record_failure(dataset=schema.name, ds=ds, error=str(exc), flow_run_id=run_id)
         logger.error("partition %s ds=%s rejected: %s", schema.name, ds, exc)
@@ -107,6 +172,20 @@ def ingest_partition(ds: date, scenario: str | None = None, scenario_start: date
 
     if len(quarantined):
         logger.warning("ds=%s: %d row(s) quarantined, e.g. %s", ds, len(quarantined), quarantined["_reason"].iloc[0])
+    n_labels = 0 if labels is None else len(labels)
+    logger.info(
+        "ds=%s: %d rows committed (%d quarantined, %d labels) hash=%s",
+        ds, written.rows, len(quarantined), n_labels, written.content_hash[:12],
+    )
+    return asdict(
+        IngestSummary(
+            ds, written.rows, len(quarantined), n_labels, written.content_hash, written.path, tuple(warnings), n_seen
+        )
+    )
+
+
+def _commit_day(lake, ledger, schema, ds, applications, quarantined, labels, hashes, run_id, *, meta):
+    """Quarantine, labels, then applications: the applications row (with the day's ids) marks the day done."""
     # An empty quarantine is written only to replace one an earlier run left for
     # this day; most days have none, and the write plus its ledger row cost 30 ms.
     if len(quarantined) or ledger.get(quarantine_dataset(schema), ds) is not None:
@@ -114,22 +193,13 @@ def ingest_partition(ds: date, scenario: str | None = None, scenario_start: date
             lake=lake, ledger=ledger, dataset=quarantine_dataset(schema), ds=ds,
             frame=quarantined.astype("string"), schema_version=schema.version, flow_run_id=run_id,
         )
-    n_labels = 0
     if labels is not None:
-        n_labels = len(labels)
         commit_partition(
             lake=lake, ledger=ledger, dataset=LABELS, ds=ds, frame=labels,
             schema_version=schema.version, flow_run_id=run_id,
         )
-    written = commit_partition(
+    return commit_partition(
         lake=lake, ledger=ledger, dataset=schema.name, ds=ds, frame=applications,
         schema_version=schema.version, flow_run_id=run_id, quarantined=len(quarantined),
-        meta={"source": source.description, "warnings": warnings},
-    )
-    logger.info(
-        "ds=%s: %d rows committed (%d quarantined, %d labels) hash=%s",
-        ds, written.rows, len(quarantined), n_labels, written.content_hash[:12],
-    )
-    return asdict(
-        IngestSummary(ds, written.rows, len(quarantined), n_labels, written.content_hash, written.path, tuple(warnings))
+        meta=meta, id_hashes=hashes,
     )

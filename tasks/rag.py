@@ -25,6 +25,7 @@ from infra.rag.release import release_index
 from infra.settings import get_settings
 from infra.sources.corpus import LoadedCorpus, read_corpus
 from infra.sources.golden import load_golden
+from infra.stores.ledger import NothingToRollBack
 from infra.stores.model_cards import model_cards_url
 from tasks.common import current_flow_run_id
 
@@ -40,6 +41,19 @@ def load_corpus() -> LoadedCorpus:
     if corpus.skipped:
         logger.warning("skipped %d file(s) of unsupported types: %s", len(corpus.skipped), corpus.skipped[:10])
     return corpus
+
+
+@task(cache_policy=NO_CACHE)
+def recover_index_manifest(corpus: LoadedCorpus) -> str | None:
+    """Write docs-live's MLflow manifest if a stopped run left it without one."""
+    settings = get_settings()
+    run_id = indexing.recover_live_manifest(
+        settings, corpus, build_vector_index(settings), build_index_builds(settings), build_rag_tracking(settings),
+        build_embedder(settings), ledger=build_pointer_ledger(settings), pointer=index_pointer(settings),
+    )
+    if run_id:
+        get_run_logger().warning("docs-live had no MLflow manifest (a run stopped after the alias move): wrote it, run %s", run_id)
+    return run_id
 
 
 @task(cache_policy=NO_CACHE)
@@ -86,29 +100,32 @@ def gate_index(collection: str) -> GateResult:
 
 @task(cache_policy=NO_CACHE)
 def release_collection(corpus: LoadedCorpus, plan: indexing.BuildPlan, result: indexing.BuildResult, gate: GateResult) -> dict:
-    """Move docs-live if the gate passed, log the manifest to MLflow, drop old collections, publish a summary."""
+    """Move docs-live if the gate passed (and no rollback pinned it), log the manifest to MLflow, drop old collections, publish a summary."""
     settings = get_settings()
-    released = release_index(settings, result.collection, gate)
+    outcome = release_index(settings, result.collection, gate)  # released | rejected | pinned
+    released = outcome == "released"
     manifest = indexing.manifest(corpus, result, plan, gate.to_dict())
     metrics = {**{f"gate_{k}": v for k, v in gate.metrics.items()}, "points": result.points, "embedded_chunks": result.embedded_chunks,
                "copied_points": result.copied_points, "build_seconds": result.seconds}
     run_id = build_rag_tracking(settings).log_index(result.collection, manifest, metrics, gate.passed)
     index = build_vector_index(settings)
     protected = {c for c in (index.live_collection(), result.collection) if c}
-    last = build_pointer_ledger(settings).last_move(index_pointer(settings))
-    if last and last.old_value:
-        protected.add(last.old_value)  # the rollback target stays
+    try:  # the rollback target stays (the last change's old value; an unpin row changes nothing)
+        protected.add(build_pointer_ledger(settings).rollback_target(index_pointer(settings)).old_value)
+    except NothingToRollBack:
+        pass
     dropped = indexing.collections_to_drop(index, keep=settings.index.keep_collections, protected=protected)
     for name in dropped:
         index.drop(name)
     create_table_artifact(
         key="reindex-summary",
-        table=[{"collection": result.collection, "released": released, **result.plan, "copied_points": result.copied_points,
+        table=[{"collection": result.collection, "released": released, "outcome": outcome, **result.plan, "copied_points": result.copied_points,
                 "embedded_chunks": result.embedded_chunks, "points": result.points, "seconds": result.seconds,
                 "gate": gate.describe(), "dropped": ", ".join(dropped) or "-"}],
         description="Index rebuild: what changed, what was embedded, the retrieval gate, and whether docs-live moved.",
     )
-    return {"collection": result.collection, "released": released, "mlflow_run": run_id, "dropped": dropped}
+    return {"collection": result.collection, "released": released, "outcome": outcome, "pinned": outcome == "pinned",
+            "mlflow_run": run_id, "dropped": dropped}
 
 
 @task(cache_policy=NO_CACHE)

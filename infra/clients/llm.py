@@ -141,7 +141,9 @@ class EndpointGenerator:
         )
 
     def _where(self) -> str:
-        return f"endpoint {self._base_url} (model {self._model})"
+        from infra.masking import mask_url  # a base URL may carry user:password@
+
+        return f"endpoint {mask_url(self._base_url)} (model {self._model})"
 
     def _describe(self, exc: BaseException) -> str:
         """One line naming the endpoint and the cause, with the api key scrubbed."""

@@ -43,17 +43,32 @@ class RagTracking:
         self.client.set_terminated(rid, status="FINISHED")
         return rid
 
-    def log_index(self, collection: str, manifest: dict[str, Any], metrics: dict[str, float], passed: bool) -> str:
+    def log_index(
+        self, collection: str, manifest: dict[str, Any], metrics: dict[str, float], passed: bool, *, tags: dict[str, str] | None = None
+    ) -> str:
         """One run per collection: the manifest (documents, hashes, chunk counts, settings, gate)."""
-        config = manifest.get("config", {})
+        config = manifest.get("config") or {}
         return self._log(
             INDEX_EXPERIMENT,
             collection,
-            tags={"collection": collection, "gate": "pass" if passed else "fail"},
+            tags={"collection": collection, "gate": "pass" if passed else "fail", **(tags or {})},
             params={**config, "documents": len(manifest.get("documents", {}))},
             metrics=metrics,
             dicts={"manifest.json": manifest},
         )
+
+    def find_index(self, collection: str) -> str | None:
+        """The run id of the newest finished manifest logged for ``collection``, or None."""
+        exp = self.client.get_experiment_by_name(INDEX_EXPERIMENT)
+        if exp is None:
+            return None
+        runs = self.client.search_runs(
+            [exp.experiment_id],
+            filter_string=f"tags.collection = '{collection}' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
 
     def find_eval(self, tags: dict[str, str]) -> dict[str, Any] | None:
         """The newest finished evaluation with exactly these tags, as {run_id, metrics}."""

@@ -8,12 +8,20 @@
 4. routing (offline or endpoint) and the tenant's daily token budget;
 5. the response cache, keyed on (question, prompt version, index version, generator);
 6. retrieval, the injection filter on retrieved chunks, PII redaction of the
-   chunks, the prompt, the generator (endpoint failures fall back to offline);
-7. one structured event in the ops database, whatever happened.
+   chunks, the prompt (chunks as delimited data, a per-request canary token),
+   the generator (endpoint failures fall back to offline); an answer that
+   repeats the canary is withheld and flagged ``leak:canary``;
+7. one structured event in the ops database, exactly once, whatever happened:
+   an exception after the endpoint was called still writes its event, tokens
+   included, before it propagates.
+
+Before all of this, control characters are stripped from the question and a
+question longer than ``budget.max_question_chars`` is refused (with its event).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -22,22 +30,27 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from indexes.generation import Chunk, ExtractiveGenerator, Generation, GeneratorError
-from indexes.guardrails import check_injection, filter_chunks, redact_pii
+from indexes.guardrails import Guardrails, leaked_canary, new_canary
 from indexes.policy import budget_state, cache_key, cost_usd, route
 from indexes.prompts import PromptSpec, render
 from infra.clients.embedding import Embedder
 from infra.clients.mlflow_prompts import PromptRegistry
 from infra.clients.qdrant_index import Retriever, VectorIndex
 from infra.settings import TandemSettings
-from infra.stores.requests import RequestEvent, RequestLog, ResponseCache
+from infra.stores.requests import RequestEvent, RequestLog, ResponseCache, clean_label, clean_text, for_log
 
 log = logging.getLogger(__name__)
 
 REFUSAL_INJECTION = "I can't help with that request: it looks like an attempt to change my instructions."
+REFUSAL_LEAK = "I can't share that answer: it repeated part of my instructions."
 
 
 class NotReady(RuntimeError):
     """The gateway has no production prompt or no live index yet; the message says what to run."""
+
+
+class EventNotWritten(RuntimeError):
+    """A request's event could not be written to the ops database (its tokens are not counted)."""
 
 
 @dataclass
@@ -79,8 +92,12 @@ class Gateway:
         cache: ResponseCache,
         endpoint=None,
         clock: Callable[[], datetime] | None = None,
+        guardrails: Guardrails | None = None,
     ) -> None:
         self.settings = settings
+        # PII analyzer and semantic detector, built once per process by the factory;
+        # the default is the pattern-only, rules-only set (no model to load).
+        self.guardrails = guardrails or Guardrails()
         self.index = index
         self.embedder = embedder
         self.prompts = prompts
@@ -110,17 +127,18 @@ class Gateway:
         t0 = time.perf_counter()
         retrieved = self.retriever(collection).retrieve(question)
         retrieval_ms = (time.perf_counter() - t0) * 1000
-        kept, dropped = filter_chunks(retrieved, lambda c: c.text)
+        kept, dropped = self.guardrails.filter_chunks(retrieved, lambda c: c.text)
         if dropped:
             flags.append("injection:chunk")
             log.warning("dropped %d retrieved chunk(s) that look like prompt injection: %s", len(dropped), sorted({c.doc_id for c, _ in dropped}))
         chunks = []
         for c in kept:
-            red = redact_pii(c.text)
+            red = self.guardrails.redact(c.text)
             if red.found:
                 flags.append("pii:chunk")
             chunks.append(Chunk(c.chunk_id, c.doc_id, red.text, c.score))
-        prompt_text = render(prompt, question, chunks)
+        canary = new_canary()  # per request: an answer that repeats it has leaked the prompt
+        prompt_text = render(prompt, question, chunks, canary=canary)
         error = None
         used = generator
         if generator == "endpoint" and self.endpoint is not None:
@@ -129,13 +147,17 @@ class Gateway:
             except GeneratorError as exc:
                 error = str(exc)
                 flags.append("fallback:offline")
-                log.warning("endpoint failed, answering offline: %s", exc)
+                log.warning("endpoint failed, answering offline: %s", for_log(exc))
                 used = "offline"
                 gen = self.offline.generate(question, chunks, prompt_text, prompt.params)
         else:
             used = "offline"
             gen = self.offline.generate(question, chunks, prompt_text, prompt.params)
-        red = redact_pii(gen.text)
+        if leaked_canary(gen.text, canary):
+            flags.append("leak:canary")
+            log.warning("the %s generator's answer repeated the prompt's canary; answer withheld", used)
+            gen = Generation(REFUSAL_LEAK, (), gen.prompt_tokens, gen.completion_tokens, gen.model, False, ())
+        red = self.guardrails.redact(gen.text)
         if red.found:
             flags.append("pii:answer")
             gen = Generation(red.text, gen.citations, gen.prompt_tokens, gen.completion_tokens, gen.model, gen.answered, gen.sentences)
@@ -165,38 +187,77 @@ class Gateway:
 
     # -- one request ------------------------------------------------------------
     def ask(self, question: str, *, tenant: str | None = None, use_case: str = "qa") -> AskResult:
-        """Answer one question and write its event.
+        """Answer one question and write its event: exactly once, on every path.
+
+        Control characters are stripped from the question before anything
+        else sees it; a question longer than ``budget.max_question_chars`` is
+        refused before any work. From there on, whatever happens (an answer,
+        a refusal, an exception), one event is written with the tokens already
+        spent, so the budget always counts them; an exception is re-raised
+        after its ``error`` event is written.
+
+        Args:
+            question: The question as the user typed it.
+            tenant: Who is charged (default ``settings.tenant``).
+            use_case: Recorded on the event, for cost attribution.
+
+        Returns:
+            The answer (or the refusal) with its event.
 
         Raises:
-            NotReady: no production prompt or no live index.
-            ValueError: an empty question.
+            NotReady: no production prompt or no live index (an ``error`` event is written).
+            ValueError: an empty question, or an empty or over-long tenant or use case (nothing is written).
+            EventNotWritten: the event could not be written (the event is logged in full at CRITICAL first).
         """
-        if not question or not question.strip():
+        if not isinstance(question, str) or not clean_text(question).strip():
             raise ValueError("the question is empty")
+        tenant = clean_label("tenant", tenant or self.settings.tenant)
+        use_case = clean_label("use case", use_case)
         started = time.perf_counter()
-        tenant = tenant or self.settings.tenant
-        now = self._clock()
-        event = RequestEvent(request_id=uuid.uuid4().hex, at=now, kind="answer", tenant=tenant, use_case=use_case)
+        event = RequestEvent(request_id=uuid.uuid4().hex, at=self._clock(), kind="answer", tenant=tenant, use_case=use_case)
         flags: list[str] = []
+        try:
+            text, citations, refused = self._serve(question, event, flags)
+        except BaseException as exc:  # KeyboardInterrupt too: tokens already spent must still be counted
+            event.kind = "error"
+            event.error = "; ".join(filter(None, [f"{type(exc).__name__}: {exc}", event.error]))
+            self._record(event, flags, started, failure=exc)
+            raise
+        self._record(event, flags, started)
+        return AskResult(answer=text, citations=citations, event=event, refused=refused)
 
-        redacted = redact_pii(question)
+    def _serve(self, question: str, event: RequestEvent, flags: list[str]) -> tuple[str, list[str], bool]:
+        """The work of one request: fills ``event`` and ``flags`` as it goes; ``ask`` writes them.
+
+        Returns:
+            The answer text, its citations, and whether the request was refused.
+        """
+        limit = self.settings.budget.max_question_chars
+        if len(question) > limit:
+            # The question itself is not stored: redacting a cut-off prefix could
+            # leave half a card number, and the point is to do no work on it.
+            flags.append("input:too-long")
+            event.kind = "refused"
+            event.error = (
+                f"refused: the question is {len(question):,} characters long; the limit is {limit:,} "
+                "(budget.max_question_chars, TANDEM_BUDGET__MAX_QUESTION_CHARS)"
+            )
+            return f"Request refused: the question is {len(question):,} characters long; ask in at most {limit:,}.", [], True
+
+        tenant, now = event.tenant, event.at
+        question = clean_text(question)
+        redacted = self.guardrails.redact(question)
         flags += [f"pii:{k}" for k in sorted(redacted.found)]
         question = redacted.text
         event.question = question
 
-        def finish(kind: str, text: str, citations: list[str], *, refused: bool = False) -> AskResult:
-            event.kind = kind
-            event.guardrail_flags = sorted(set(flags))
-            event.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-            self.requests.append(event)
-            return AskResult(answer=text, citations=citations, event=event, refused=refused)
-
-        injection = check_injection(question)
+        injection = self.guardrails.check(question)
         if injection.flagged:
             flags.append("injection:question")
             flags += [f"injection-rule:{r}" for r in injection.rules]
+            event.kind = "refused"
             event.error = "refused: prompt injection in the question"
-            return finish("refused", REFUSAL_INJECTION, [], refused=True)
+            return REFUSAL_INJECTION, [], True
 
         prompt, collection = self.live_versions()
         event.prompt_name, event.prompt_version, event.index_version = prompt.name, str(prompt.version), collection
@@ -210,32 +271,42 @@ class Gateway:
         state = budget_state(used, limit, budget.warn_ratio)
         event.budget_state = state
         if state == "warning" and not self.requests.warned(tenant, now.date()):
-            log.warning("tenant %s has used %d of %d tokens today (%.0f%%)", tenant, used, limit, 100 * used / limit)
-            self.requests.append(
-                RequestEvent(
-                    request_id=uuid.uuid4().hex, at=now, kind="budget_warning", tenant=tenant, use_case=use_case,
-                    budget_state="warning", error=f"tenant {tenant} has used {used} of {limit} daily tokens ({100 * used / limit:.0f}%)",
+            log.warning("tenant %r has used %d of %d tokens today (%.0f%%)", tenant, used, limit, 100 * used / limit)
+            try:
+                self.requests.append(
+                    RequestEvent(
+                        request_id=uuid.uuid4().hex, at=now, kind="budget_warning", tenant=tenant, use_case=event.use_case,
+                        budget_state="warning", error=f"tenant {tenant} has used {used} of {limit} daily tokens ({100 * used / limit:.0f}%)",
+                    )
                 )
-            )
+            except Exception as exc:  # the warning is advice; the request's own event still follows
+                log.error("could not write the budget warning for tenant %r: %s", tenant, for_log(exc))
         if state == "exceeded":
             flags.append("budget:exceeded")
             message = f"tenant {tenant!r} has used {used} of its {limit} daily tokens; the budget resets at 00:00 UTC"
             if budget.on_exceeded == "refuse":
+                event.kind = "refused"
                 event.error = message
-                return finish("refused", f"Request refused: {message}.", [], refused=True)
+                return f"Request refused: {message}.", [], True
             generator = "offline"
 
         event.generator = generator
         key = cache_key(question, prompt_version=str(prompt.version), index_version=collection, generator=generator)
-        cached = self.cache.get(key)
+        try:
+            cached = self.cache.get(key)
+        except Exception as exc:  # a cache that cannot be read is a miss, not a failed request
+            flags.append("cache:read-failed")
+            log.warning("request %s: response cache unreadable, answering anew: %s", event.request_id, for_log(exc))
+            cached = None
         if cached is not None:
             event.cache_hit = True
             event.model = cached.get("model")
             event.chunks_used = cached.get("chunks", [])
             flags += cached.get("flags", [])
-            return finish("answer", cached["text"], cached["citations"])
+            return cached["text"], cached["citations"], False
 
         answer = self.answer_with(question, prompt=prompt, collection=collection, generator=generator)
+        # Tokens go on the event first: whatever fails below, they are counted.
         gen = answer.generation
         flags += answer.flags
         event.generator = answer.generator
@@ -253,11 +324,39 @@ class Gateway:
         # A fallback answer is cached under the offline generator's key only, so the
         # endpoint is tried again next time.
         final_key = key if answer.generator == generator else cache_key(question, prompt_version=str(prompt.version), index_version=collection, generator=answer.generator)
-        self.cache.put(
-            final_key,
-            prompt_version=str(prompt.version),
-            index_version=collection,
-            generator=answer.generator,
-            answer={"text": answer.text, "citations": answer.citations, "model": gen.model, "chunks": event.chunks_used, "flags": answer.flags},
-        )
-        return finish("answer", answer.text, answer.citations)
+        try:
+            self.cache.put(
+                final_key,
+                prompt_version=str(prompt.version),
+                index_version=collection,
+                generator=answer.generator,
+                answer={"text": answer.text, "citations": answer.citations, "model": gen.model, "chunks": event.chunks_used, "flags": answer.flags},
+            )
+        except Exception as exc:  # the answer is good and paid for: serve it uncached
+            flags.append("cache:write-failed")
+            event.error = "; ".join(filter(None, [event.error, f"response cache write failed: {for_log(exc)}"]))
+            log.warning("request %s: the answer was not cached: %s", event.request_id, for_log(exc))
+        return answer.text, answer.citations, False
+
+    def _record(self, event: RequestEvent, flags: list[str], started: float, *, failure: BaseException | None = None) -> None:
+        """Write the request's event; if even that fails, say so loudly.
+
+        The event is logged in full at CRITICAL (so its tokens can be recovered
+        from the log), then ``EventNotWritten`` is raised, or, when the request
+        is already failing with ``failure``, a note is added to that exception.
+        """
+        event.guardrail_flags = sorted(set(flags))
+        event.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        try:
+            self.requests.append(event)
+        except Exception as exc:
+            log.critical(
+                "request event %s was NOT written to the ops database (%s); its %d tokens are not counted against "
+                "tenant %r's budget. The event: %s",
+                event.request_id, for_log(exc), event.total_tokens, event.tenant, json.dumps(event.to_dict(), default=str),
+            )
+            message = f"request {event.request_id}: its event could not be written to the ops database: {for_log(exc)}"
+            if failure is not None:
+                failure.add_note(message)
+                return
+            raise EventNotWritten(message) from exc

@@ -13,6 +13,9 @@ The steps (each a task of ``flows.reindex``):
 3. The retrieval gate and the alias move live in ``infra.rag.evaluation`` and
    ``infra.pointers``. Until the alias moves, ``docs-live`` keeps answering
    from the previous complete collection, whatever happens to the build.
+4. ``recover_live_manifest``: every run first checks that the live collection
+   has its MLflow manifest (a run stopped right after the alias move has none)
+   and writes it from the collection itself.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from indexes.chunking import NumberChunks, build_splitter
 from indexes.corpus import to_llama_document
@@ -31,7 +34,11 @@ from infra.clients.embedding import Embedder
 from infra.clients.qdrant_index import VectorIndex
 from infra.settings import TandemSettings
 from infra.sources.corpus import LoadedCorpus
+from infra.stores.ledger import PointerLedger
 from infra.stores.requests import IndexBuilds
+
+if TYPE_CHECKING:
+    from infra.clients.mlflow_rag import RagTracking
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +122,17 @@ def plan_build(
         log.info("docs-live (%s) is up to date: %d documents unchanged, nothing to build", live, len(plan.unchanged))
         return BuildPlan(None, live, fates, config, chash)
     unfinished = builds.unfinished(chash)
-    if unfinished and unfinished["base_collection"] == live and index.exists(unfinished["collection"]):
+    if not (unfinished and unfinished["base_collection"] == live and index.exists(unfinished["collection"])):
+        # A build that passed its gate while a rollback pinned docs-live is
+        # complete: gate it again rather than embed the same corpus anew.
+        unfinished = next(
+            (b for b in reversed(builds.list()) if b["status"] == "pinned" and b["config_hash"] == chash
+             and b["base_collection"] == live and index.exists(b["collection"])),
+            None,
+        )
+    if unfinished:
         target, resumed = unfinished["collection"], True
-        log.info("resuming the unfinished build of %s", target)
+        log.info("resuming the %s build of %s", "unfinished" if unfinished["status"] == "building" else "pinned", target)
     else:
         target, resumed = index.next_collection(), False
     builds.start(target, config_hash=chash, base_collection=live, plan=plan.summary(), flow_run_id=flow_run_id)
@@ -231,6 +246,65 @@ def manifest(corpus: LoadedCorpus, result: BuildResult, build: BuildPlan, gate: 
         "build": {k: v for k, v in result.to_dict().items() if k != "chunks_per_document"},
         "gate": gate,
     }
+
+
+def recover_live_manifest(
+    settings: TandemSettings,
+    corpus: LoadedCorpus,
+    index: VectorIndex,
+    builds: IndexBuilds,
+    tracking: RagTracking,
+    embedder: Embedder,
+    *,
+    ledger: PointerLedger,
+    pointer: str,
+) -> str | None:
+    """Log the live collection's manifest to MLflow if it has none.
+
+    A run killed (or MLflow down) between the alias move and the manifest
+    leaves ``docs-live`` on a collection without its manifest; the next plan
+    finds the corpus unchanged and would never write it. The manifest is
+    rebuilt from what the collection holds (its points), the build's row and
+    the gate verdict recorded with the alias move, and tagged ``recovered``.
+
+    Returns:
+        The MLflow run id written, or None when nothing was missing.
+    """
+    live = index.live_collection()
+    if live is None or tracking.find_index(live) is not None:
+        return None
+    payloads = index.payloads(live)
+    counts: dict[str, int] = {}
+    for p in payloads:
+        counts[p["doc_id"]] = counts.get(p["doc_id"], 0) + 1
+    held = complete_documents(payloads)
+    config = index_config(settings, embedder)
+    chash = config_hash(config)
+    built_with = sorted({p.get("index_config") for p in payloads if p.get("index_config")})
+    build = builds.get(live) or {}
+    gate = build.get("gate")
+    if gate is None:  # killed before the build's row was finished: the move's evidence has the verdict
+        move = next((m for m in ledger.history(pointer, limit=200) if m.new_value == live and (m.evidence or {}).get("gate")), None)
+        gate = move.evidence["gate"] if move else None
+    if build.get("status") == "building":
+        builds.finish(live, status="released", gate=gate)
+    kinds = {d.doc_id: d.kind for d in corpus.documents if held.get(d.doc_id) == d.content_hash}
+    manifest = {
+        "collection": live,
+        "base_collection": build.get("base_collection"),
+        "config": config if built_with == [chash] else None,
+        "config_hash": built_with[0] if len(built_with) == 1 else built_with,
+        "plan": build.get("plan"),
+        "documents": {d: {"hash": h, "chunks": counts.get(d, 0), "kind": kinds.get(d)} for d, h in sorted(held.items())},
+        "skipped_files": corpus.skipped,
+        "build": None,
+        "gate": gate,
+        "recovered": True,
+    }
+    metrics = {**{f"gate_{k}": v for k, v in ((gate or {}).get("metrics") or {}).items()}, "points": len(payloads)}
+    run_id = tracking.log_index(live, manifest, metrics, bool(gate and gate.get("passed")), tags={"recovered": "true"})
+    log.warning("%s was live without its MLflow manifest (a run stopped after the alias move): wrote it, run %s", live, run_id)
+    return run_id
 
 
 def collections_to_drop(index: VectorIndex, *, keep: int, protected: set[str]) -> list[str]:

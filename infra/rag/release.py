@@ -22,6 +22,7 @@ from infra.pointers import move_index, move_prompt
 from infra.rag.evaluation import GateResult, evaluate_prompt
 from infra.settings import TandemSettings
 from infra.sources.golden import load_golden
+from infra.stores.ledger import PointerPinned
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +35,21 @@ class PromptRelease:
     moved: bool
     previous: int | None
     message: str
+    pinned: bool = False  # the gate passed but a rollback pinned ``production``
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "collection": self.collection, "gate": self.gate.to_dict(), "moved": self.moved,
-                "previous": self.previous, "message": self.message}
+                "previous": self.previous, "message": self.message, "pinned": self.pinned}
 
 
 def release_prompt(settings: TandemSettings, version: int, *, actor: str | None = None, reason: str | None = None, force_eval: bool = False) -> PromptRelease:
     """Evaluate a prompt version on the golden set over ``docs-live``; move ``production`` only if it passes.
 
     The verdict is also stored on the version as tags (``gate``, ``gate.<metric>``).
+    While a rollback pins ``production``, the gate still runs and its verdict
+    is stored, but the alias stays (``moved=False, pinned=True``) until
+    ``tandem unpin prompt``; this holds for a person's ``tandem prompts
+    promote`` too.
     """
     registry = build_prompt_registry(settings)
     spec = registry.get(version)
@@ -61,10 +67,15 @@ def release_prompt(settings: TandemSettings, version: int, *, actor: str | None 
         return PromptRelease(version, collection, gate, False, previous, f"HOLD: v{version} failed the release gate ({gate.describe()})")
     if previous == version:
         return PromptRelease(version, collection, gate, False, previous, f"v{version} is already {settings.prompt.production_alias}")
-    move_prompt(
-        settings, version, reason=reason or f"release gate passed on {collection}",
-        evidence={"gate": gate.to_dict(), "collection": collection, "golden_set": golden.path}, actor=actor,
-    )
+    try:
+        move_prompt(
+            settings, version, reason=reason or f"release gate passed on {collection}",
+            evidence={"gate": gate.to_dict(), "collection": collection, "golden_set": golden.path}, actor=actor,
+        )
+    except PointerPinned as exc:
+        log.warning("v%s passed the release gate but stays off production: %s", version, exc)
+        return PromptRelease(version, collection, gate, False, previous,
+                             f"PINNED: v{version} passed the release gate ({gate.describe()}), but {exc}", pinned=True)
     return PromptRelease(version, collection, gate, True, previous, f"PROMOTE: v{version} is now {settings.prompt.production_alias} ({gate.describe()})")
 
 
@@ -79,13 +90,24 @@ def ensure_default_prompt(settings: TandemSettings) -> PromptSpec:
     return spec
 
 
-def release_index(settings: TandemSettings, collection: str, gate: GateResult, *, actor: str | None = None) -> bool:
-    """Move ``docs-live`` to a built collection if its retrieval gate passed; record the build's outcome."""
+def release_index(settings: TandemSettings, collection: str, gate: GateResult, *, actor: str | None = None) -> str:
+    """Move ``docs-live`` to a built collection if its retrieval gate passed; record the build's outcome.
+
+    Returns:
+        ``released`` (docs-live moved), ``rejected`` (the gate failed) or
+        ``pinned`` (the gate passed, but a rollback pinned docs-live: it stays
+        until ``tandem unpin index``, and the next reindex resumes this build).
+    """
     builds = build_index_builds(settings)
     if not gate.passed:
         builds.finish(collection, status="rejected", gate=gate.to_dict())
         log.warning("%s failed the retrieval gate, docs-live unchanged: %s", collection, gate.describe())
-        return False
-    move_index(settings, collection, reason=f"retrieval gate passed ({gate.describe()})", evidence={"gate": gate.to_dict()}, actor=actor or "reindex")
+        return "rejected"
+    try:
+        move_index(settings, collection, reason=f"retrieval gate passed ({gate.describe()})", evidence={"gate": gate.to_dict()}, actor=actor or "reindex")
+    except PointerPinned as exc:
+        builds.finish(collection, status="pinned", gate={**gate.to_dict(), "pin": exc.pin})
+        log.warning("%s passed the retrieval gate but docs-live stays: %s", collection, exc)
+        return "pinned"
     builds.finish(collection, status="released", gate=gate.to_dict())
-    return True
+    return "released"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,6 +31,14 @@ def content_hash(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class PartitionUnreadable(RuntimeError):
+    """A stored partition cannot be read, or no longer matches the ledger's content hash.
+
+    Not a transient fault: retrying reads the same bytes. Re-ingesting (or
+    re-scoring) the day rewrites the file.
+    """
+
+
 @dataclass(frozen=True)
 class WrittenPartition:
     dataset: str
@@ -40,11 +49,17 @@ class WrittenPartition:
 
 
 class ParquetLake:
-    """Date-partitioned Parquet datasets on any fsspec filesystem."""
+    """Date-partitioned Parquet datasets on any fsspec filesystem.
 
-    def __init__(self, url: str) -> None:
+    With ``expected_hash`` (the factory passes the partition ledger's), every
+    read checks the file's bytes against the hash recorded when it was
+    committed, so a corrupted or half-copied file is named instead of read.
+    """
+
+    def __init__(self, url: str, *, expected_hash: Callable[[str, date], str | None] | None = None) -> None:
         self.url = url.rstrip("/")
         self._fs, self._root = fsspec.core.url_to_fs(self.url)
+        self._expected_hash = expected_hash
 
     def partition_path(self, dataset: str, ds: date) -> str:
         return f"{self._root}/{dataset}/ds={ds.isoformat()}/part.parquet"
@@ -83,14 +98,38 @@ class ParquetLake:
         return WrittenPartition(dataset, ds, self.unstrip(final), len(df), content_hash(data))
 
     def read_partition(self, dataset: str, ds: date) -> pd.DataFrame:
+        """One partition as a DataFrame.
+
+        Raises:
+            FileNotFoundError: no such partition.
+            PartitionUnreadable: the file is corrupt or differs from the ledger's hash.
+        """
         return self._read(dataset, ds).to_pandas()
 
     def _read(self, dataset: str, ds: date, columns: list[str] | None = None) -> pa.Table:
         path = self.partition_path(dataset, ds)
+        name = f"{dataset}/ds={ds.isoformat()}"
         if not self._fs.exists(path):
-            raise FileNotFoundError(f"no partition {dataset}/ds={ds.isoformat()} in the lake at {self.url}")
-        with self._fs.open(path, "rb") as fh:
-            return pq.read_table(fh, columns=columns)
+            raise FileNotFoundError(f"no partition {name} in the lake at {self.url}")
+        expected = self._expected_hash(dataset, ds) if self._expected_hash else None
+        try:
+            with self._fs.open(path, "rb") as fh:
+                if expected is None:
+                    return pq.read_table(fh, columns=columns)
+                # One read of the bytes serves both the hash and the parse.
+                data = fh.read()
+        except Exception as exc:  # pyarrow says only "'<Buffer>'" or "Parquet magic bytes not found"
+            raise PartitionUnreadable(f"{name} is unreadable: {type(exc).__name__}: {exc} ({self.unstrip(path)})") from exc
+        actual = content_hash(data)
+        if actual != expected:
+            raise PartitionUnreadable(
+                f"{name} is unreadable: its content no longer matches the ledger (sha256 {actual[:12]}..., "
+                f"recorded {expected[:12]}...; {len(data)} bytes at {self.unstrip(path)}); re-ingest the day"
+            )
+        try:
+            return pq.read_table(pa.BufferReader(data), columns=columns)
+        except Exception as exc:  # matches the ledger yet unreadable: written by an incompatible pyarrow
+            raise PartitionUnreadable(f"{name} is unreadable: {type(exc).__name__}: {exc} ({self.unstrip(path)})") from exc
 
     def read_table(self, dataset: str, days: list[date], columns: list[str] | None = None) -> pa.Table:
         """Several partitions as one Arrow table, in ``days`` order.

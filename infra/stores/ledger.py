@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from infra.stores.opsdb import partition_attempts, partitions, pointer_moves
+from infra.stores.opsdb import partition_attempts, partition_id_days, partition_ids, partitions, pointer_heads, pointer_moves
 
 
 def _now() -> datetime:
@@ -55,11 +56,138 @@ class PartitionRecord:
     updated_at: datetime
 
 
+class IdsTaken(RuntimeError):
+    """Another partition committed some of these ids first (two days ingested at once).
+
+    Nothing was recorded; the caller looks the ids up again, quarantines the
+    ones now taken and commits again.
+    """
+
+
+def _json_ints(values) -> str:
+    # One JSON array parameter, unpacked by the database (json_each on SQLite,
+    # json_array_elements_text on PostgreSQL): one statement for a million ids
+    # instead of a million bound rows. Sorted, so the probes and inserts walk
+    # the index's B-tree in order (random order cost 3x on SQLite).
+    import json
+
+    import numpy as np  # here: the CLI's read commands import this module and need no numpy
+
+    return json.dumps(np.sort(np.asarray(values, dtype=np.int64)).tolist(), separators=(",", ":"))
+
+
+def _from_bytes(data: bytes):
+    import numpy as np
+
+    return np.frombuffer(data, dtype=np.int64)
+
+
+def _unpacked_ids(conn: Connection) -> str:
+    """A FROM item with one BIGINT column ``h``: the ids in the ``:ids`` JSON parameter."""
+    if conn.dialect.name == "postgresql":
+        return "(SELECT CAST(value AS BIGINT) AS h FROM json_array_elements_text(CAST(:ids AS json))) AS j"
+    return "(SELECT value AS h FROM json_each(:ids)) AS j"
+
+
 class PartitionLedger:
-    """Read and write the partition ledger."""
+    """Read and write the partition ledger, and the id index of committed partitions."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+
+    def content_hash(self, dataset: str, ds: date) -> str | None:
+        """The content hash of a committed (``ok``) partition; None when there is none to check against."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                sa.select(partitions.c.content_hash).where(
+                    partitions.c.dataset == dataset, partitions.c.ds == ds, partitions.c.status == "ok"
+                )
+            ).scalar()
+
+    def ids_seen(self, dataset: str, id_hashes, *, excluding: date) -> dict[int, date]:
+        """Which of these ids a committed partition of another day already holds.
+
+        Args:
+            dataset: the dataset, e.g. ``applications`` (the hashes carry it:
+                ``id_hashes(ids, dataset=...)``).
+            id_hashes: 64-bit id hashes (``models.validation.id_hashes``).
+            excluding: the day being ingested: its own earlier commit is not a
+                conflict, so re-ingesting a day is idempotent.
+
+        Returns:
+            id hash -> the day whose partition holds it.
+        """
+        if len(id_hashes) == 0:
+            return {}
+        with self._engine.connect() as conn:
+            # SQLite's planner may scan the table and probe the unindexed JSON
+            # for each row (quadratic: minutes at 1M ids); CROSS JOIN makes it
+            # walk the ids and probe the primary key. PostgreSQL hash-joins.
+            join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
+            query = sa.text(
+                f"SELECT p.id_hash, p.ds FROM {_unpacked_ids(conn)} "
+                f"{join} partition_ids p ON p.id_hash = j.h WHERE p.ds <> :ds"
+            ).bindparams(sa.bindparam("ds", type_=sa.Date)).columns(id_hash=sa.BigInteger, ds=sa.Date)
+            rows = conn.execute(query, {"ids": _json_ints(id_hashes), "ds": excluding})
+            return {int(h): d for h, d in rows}
+
+    def indexed_ids(self, dataset: str, ds: date) -> int:
+        """How many of its ids the index maps to this day (for checks and tests)."""
+        with self._engine.connect() as conn:
+            stored = conn.execute(
+                sa.select(partition_id_days.c.hashes).where(
+                    partition_id_days.c.dataset == dataset, partition_id_days.c.ds == ds
+                )
+            ).scalar()
+            if not stored:
+                return 0
+            join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
+            query = sa.text(
+                f"SELECT count(*) FROM {_unpacked_ids(conn)} {join} partition_ids p ON p.id_hash = j.h WHERE p.ds = :ds"
+            ).bindparams(sa.bindparam("ds", type_=sa.Date))
+            return conn.execute(query, {"ids": _json_ints(_from_bytes(stored)), "ds": ds}).scalar_one()
+
+    @staticmethod
+    def _index_ids(conn: Connection, dataset: str, ds: date, id_hashes, previous: dict | None, content_hash: str) -> bool:
+        """Make the index hold exactly this day's ids (in the caller's transaction); True if it holds them now.
+
+        Only the difference with the day's previous commit is written: a rerun
+        on unchanged ids writes nothing.
+
+        Raises:
+            IdsTaken: another day committed one of these ids first.
+        """
+        import numpy as np
+
+        already = previous is not None and previous["status"] == "ok" and (previous["meta"] or {}).get("ids_indexed")
+        if already and id_hashes is not None and previous["content_hash"] == content_hash:
+            return True  # the same rows again: the index already holds exactly these ids
+        where_day = (partition_id_days.c.dataset == dataset) & (partition_id_days.c.ds == ds)
+        stored = conn.execute(sa.select(partition_id_days.c.hashes).where(where_day)).scalar()
+        old = _from_bytes(stored) if stored is not None else np.empty(0, dtype=np.int64)
+        new = np.unique(np.asarray(id_hashes if id_hashes is not None else [], dtype=np.int64))
+        gone, added = np.setdiff1d(old, new, assume_unique=True), np.setdiff1d(new, old, assume_unique=True)
+        if len(gone):
+            conn.execute(
+                sa.text(f"DELETE FROM partition_ids WHERE id_hash IN (SELECT h FROM {_unpacked_ids(conn)})"),
+                {"ids": _json_ints(gone)},
+            )
+        if len(added):
+            insert = sa.text(
+                f"INSERT INTO partition_ids (id_hash, ds) SELECT j.h, :ds FROM {_unpacked_ids(conn)}"
+            ).bindparams(sa.bindparam("ds", type_=sa.Date))
+            try:
+                conn.execute(insert, {"ids": _json_ints(added), "ds": ds})
+            except sa.exc.IntegrityError as exc:  # the caller's transaction rolls back as this propagates
+                raise IdsTaken(
+                    f"{dataset} ds={ds}: another partition committed some of these ids first; look them up again"
+                ) from exc
+        if stored is not None:
+            conn.execute(partition_id_days.delete().where(where_day))
+        if id_hashes is None:
+            return False  # unique_across_days switched off: the day's old ids were removed
+        conn.execute(partition_id_days.insert().values(dataset=dataset, ds=ds, id_count=len(new), hashes=new.tobytes()))
+        return True
 
     def get(self, dataset: str, ds: date) -> PartitionRecord | None:
         with self._engine.connect() as conn:
@@ -108,8 +236,22 @@ class PartitionLedger:
         path: str,
         flow_run_id: str | None,
         meta: dict[str, Any] | None = None,
+        id_hashes=None,
     ) -> None:
-        """Upsert the partition as ``ok`` and append the attempt."""
+        """Upsert the partition as ``ok``, append the attempt and, with ``id_hashes``, index its ids.
+
+        The ledger row, the attempt and the day's ids commit in one
+        transaction: a crash leaves all or none of them.
+
+        Args:
+            id_hashes: the committed rows' id hashes (``unique_across_days``);
+                they replace the day's earlier ids in the index. None leaves
+                the index without this day.
+
+        Raises:
+            IdsTaken: another day committed one of these ids first; nothing
+                was recorded.
+        """
         now = _now()
         values = dict(
             status="ok",
@@ -124,7 +266,16 @@ class PartitionLedger:
             updated_at=now,
         )
         with self._engine.begin() as conn:
+            # A write first: on SQLite it takes the write lock (waiting up to
+            # busy_timeout); a read first would make the later write fail at
+            # once when another thread committed in between (WAL snapshot).
             self._append_attempt(conn, dataset, ds, "ok", row_count, content_hash, flow_run_id, None, now)
+            previous = conn.execute(
+                sa.select(partitions.c.status, partitions.c.content_hash, partitions.c.meta)
+                .where(partitions.c.dataset == dataset, partitions.c.ds == ds)
+            ).mappings().first()
+            if self._index_ids(conn, dataset, ds, id_hashes, previous, content_hash):
+                values["meta"] = {**(meta or {}), "ids_indexed": True}
             updated = conn.execute(
                 partitions.update()
                 .where(partitions.c.dataset == dataset, partitions.c.ds == ds)
@@ -194,42 +345,259 @@ class NothingToRollBack(RuntimeError):
     """The pointer has no earlier value to move back to."""
 
 
+class PointerPinned(RuntimeError):
+    """The pointer is pinned (a rollback pinned it): gates record verdicts but do not move it.
+
+    ``tandem unpin POINTER`` lifts the pin. Callers that apply a gate's verdict
+    catch this, keep the verdict, and report that the pointer stayed.
+    """
+
+    def __init__(self, pointer: str, pin: dict | None = None) -> None:
+        self.pointer = pointer
+        self.pin = pin or {}
+        who = self.pin.get("actor", "someone")
+        why = self.pin.get("reason", "")
+        super().__init__(
+            f"{pointer} is pinned by {who}{f' ({why})' if why else ''}: the verdict is recorded but the pointer "
+            f"does not move until `tandem unpin {pointer}`"
+        )
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A pointer held where a rollback put it: gates record verdicts but do not move it."""
+
+    pointer: str
+    actor: str
+    reason: str
+    since: datetime
+    move_id: int | None  # the rollback that pinned it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pointer": self.pointer, "actor": self.actor, "reason": self.reason,
+                "since": self.since.isoformat(), "move_id": self.move_id}
+
+
+# Reason recorded when the live value is not the ledger's head at the start of a
+# move (a move applied but killed before its row committed, or a change made
+# outside tandem, e.g. by hand in the MLflow UI): the chain stays unbroken.
+RECONCILE_REASON = "reconcile: the live value differed from the ledger's last move (changed outside the ledger)"
+
+
 class PointerLedger:
-    """Every move of a live pointer, recorded with who, why and the evidence."""
+    """Every move of a live pointer, recorded with who, why and the evidence.
+
+    A move reads the live value, applies the change and writes its row under
+    one lock per pointer (``SELECT ... FOR UPDATE`` on its ``pointer_heads``
+    row on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so concurrent moves
+    queue up and each row's old value is the value it really replaced.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
+    # -- the lock --------------------------------------------------------------
+    @contextmanager
+    def _locked(self, pointer: str) -> Iterator[Connection]:
+        """One transaction that holds ``pointer``'s lock until it commits or rolls back."""
+        with self._engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            raw = conn.connection.driver_connection if sqlite else None
+            saved = raw.isolation_level if sqlite else None
+            if sqlite:
+                # pysqlite opens transactions itself, deferred and only before
+                # writes; take control to open an immediate one (the write lock,
+                # waiting up to busy_timeout) before the first read.
+                raw.isolation_level = None
+            try:
+                if sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    self._lock_head(conn, pointer, sqlite=sqlite)
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            finally:
+                if sqlite:
+                    raw.isolation_level = saved
+
+    @staticmethod
+    def _lock_head(conn: Connection, pointer: str, *, sqlite: bool) -> None:
+        values = dict(pointer=pointer, pinned=False, updated_at=_now())
+        if sqlite:  # the whole database is already locked for writing
+            if conn.execute(sa.select(pointer_heads.c.pointer).where(pointer_heads.c.pointer == pointer)).first() is None:
+                conn.execute(pointer_heads.insert().values(**values))
+            return
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            conn.execute(pg_insert(pointer_heads).values(**values).on_conflict_do_nothing(index_elements=["pointer"]))
+        elif conn.execute(sa.select(pointer_heads.c.pointer).where(pointer_heads.c.pointer == pointer)).first() is None:
+            conn.execute(pointer_heads.insert().values(**values))
+        conn.execute(sa.select(pointer_heads.c.pointer).where(pointer_heads.c.pointer == pointer).with_for_update())
+
+    # -- moves -----------------------------------------------------------------
     def move(
         self,
         pointer: str,
         *,
-        old_value: str | None,
         new_value: str | None,
         actor: str,
         reason: str,
         evidence: dict[str, Any] | None,
-        apply: Callable[[], None],
+        apply: Callable[[str | None], None],
+        read_current: Callable[[], str | None] | None = None,
     ) -> PointerMove:
-        """Record the move and apply it in one transaction.
+        """Move ``pointer`` to ``new_value``: read, apply and record under the pointer's lock.
 
-        ``apply`` performs the real move (an MLflow alias, a Qdrant alias...).
-        If it raises, the ledger row is rolled back and the error propagates, so
-        the ledger never records a move that did not happen.
+        Args:
+            pointer: the ledger name, e.g. ``model:risk-scorer@champion``.
+            new_value: the value to point at (None removes it).
+            actor: who.
+            reason: why, in words on-call will read.
+            evidence: the gate verdict, ...
+            apply: performs the real move (an MLflow alias, a Qdrant alias, ...)
+                given the new value. If it raises, nothing is recorded and the
+                error propagates.
+            read_current: reads the live value; None when the ledger's last
+                move is the live value (a pointer that lives only here).
+
+        Returns:
+            The recorded move; its ``old_value`` is the live value it replaced.
+
+        Raises:
+            PointerPinned: a rollback pinned the pointer; nothing moved.
+            ValueError: an empty reason.
         """
+        return self._move(pointer, lambda conn: new_value, actor=actor, reason=reason, evidence=evidence,
+                          apply=apply, read_current=read_current, rollback=False)
+
+    def roll_back(
+        self,
+        pointer: str,
+        *,
+        actor: str,
+        reason: str,
+        apply: Callable[[str | None], None],
+        read_current: Callable[[], str | None] | None = None,
+        evidence: dict[str, Any] | None = None,
+    ) -> PointerMove:
+        """Undo the pointer's last change and pin it there, under the pointer's lock.
+
+        The target is chosen under the lock, so two concurrent rollbacks undo
+        two moves, never the same one twice. Rolling back twice returns to
+        where you started, like ``cd -``. A pinned pointer can still be rolled
+        back (it stays pinned, by the new actor and reason).
+
+        Raises:
+            NothingToRollBack: the pointer never changed, or has no previous value.
+        """
+
+        def target(conn: Connection) -> str | None:
+            last = self._rollback_target(conn, pointer)
+            extra.update({"action": "rollback", "rolled_back_move": last.id, "from": last.new_value, "move_reason": last.reason})
+            return last.old_value
+
+        extra: dict[str, Any] = dict(evidence or {})
+        return self._move(pointer, target, actor=actor, reason=reason, evidence=extra, apply=apply,
+                          read_current=read_current, rollback=True)
+
+    def _move(self, pointer, choose, *, actor, reason, evidence, apply, read_current, rollback: bool) -> PointerMove:
         if not reason.strip():
             raise ValueError(f"moving {pointer!r} needs a reason")
-        moved_at = _now()
-        with self._engine.begin() as conn:
-            move_id = conn.execute(
-                pointer_moves.insert().values(
-                    pointer=pointer, old_value=old_value, new_value=new_value,
-                    actor=actor, reason=reason, evidence=evidence, moved_at=moved_at,
+        with self._locked(pointer) as conn:
+            pin = self._pin(conn, pointer)
+            if pin is not None and not rollback:
+                raise PointerPinned(pointer, pin.to_dict())
+            last = self._last(conn, pointer)
+            head = last.new_value if last else None
+            current = head if read_current is None else read_current()
+            if last is not None and current != head:
+                self._insert(conn, pointer, head, current, "tandem", RECONCILE_REASON,
+                             {"action": "reconcile", "ledger_head": head, "live": current})
+            new_value = choose(conn)
+            move = self._insert(conn, pointer, current, new_value, actor, reason, evidence)
+            apply(new_value)
+            if rollback:
+                conn.execute(
+                    pointer_heads.update().where(pointer_heads.c.pointer == pointer).values(
+                        pinned=True, pinned_by=actor, pinned_reason=reason, pinned_at=move.moved_at,
+                        pin_move_id=move.id, updated_at=move.moved_at,
+                    )
                 )
-            ).inserted_primary_key[0]
-            apply()
+        return move
+
+    def unpin(self, pointer: str, *, actor: str, reason: str) -> PointerMove | None:
+        """Lift the pin so gates move the pointer again; recorded as a ledger row (old = new).
+
+        Returns:
+            The recorded row, or None when the pointer was not pinned (nothing recorded).
+        """
+        if not reason.strip():
+            raise ValueError(f"unpinning {pointer!r} needs a reason")
+        with self._locked(pointer) as conn:
+            pin = self._pin(conn, pointer)
+            if pin is None:
+                return None
+            last = self._last(conn, pointer)
+            value = last.new_value if last else None
+            move = self._insert(conn, pointer, value, value, actor, reason, {"action": "unpin", "pin": pin.to_dict()})
+            conn.execute(
+                pointer_heads.update().where(pointer_heads.c.pointer == pointer).values(
+                    pinned=False, pinned_by=None, pinned_reason=None, pinned_at=None, pin_move_id=None, updated_at=move.moved_at,
+                )
+            )
+        return move
+
+    @staticmethod
+    def _insert(conn, pointer, old_value, new_value, actor, reason, evidence) -> PointerMove:
+        moved_at = _now()
+        move_id = conn.execute(
+            pointer_moves.insert().values(
+                pointer=pointer, old_value=old_value, new_value=new_value,
+                actor=actor, reason=reason, evidence=evidence, moved_at=moved_at,
+            )
+        ).inserted_primary_key[0]
         return PointerMove(move_id, pointer, old_value, new_value, actor, reason, evidence, moved_at)
 
+    @staticmethod
+    def _last(conn, pointer: str) -> PointerMove | None:
+        row = conn.execute(
+            sa.select(pointer_moves).where(pointer_moves.c.pointer == pointer).order_by(pointer_moves.c.id.desc()).limit(1)
+        ).mappings().first()
+        return PointerMove(**row) if row else None
+
+    @staticmethod
+    def _pin(conn, pointer: str) -> Pin | None:
+        row = conn.execute(
+            sa.select(pointer_heads).where(pointer_heads.c.pointer == pointer, pointer_heads.c.pinned.is_(True))
+        ).mappings().first()
+        if row is None:
+            return None
+        return Pin(row["pointer"], row["pinned_by"] or "unknown", row["pinned_reason"] or "", row["pinned_at"], row["pin_move_id"])
+
+    @staticmethod
+    def _rollback_target(conn, pointer: str) -> PointerMove:
+        last = conn.execute(
+            sa.select(pointer_moves)
+            .where(pointer_moves.c.pointer == pointer)
+            .where(pointer_moves.c.old_value.is_distinct_from(pointer_moves.c.new_value))  # not an unpin
+            .order_by(pointer_moves.c.id.desc())
+            .limit(1)
+        ).mappings().first()
+        if last is None:
+            raise NothingToRollBack(f"{pointer} has never moved; there is nothing to roll back")
+        last = PointerMove(**last)
+        if last.old_value is None:
+            raise NothingToRollBack(
+                f"{pointer} has no previous value: move #{last.id} set it to "
+                f"{last.new_value!r} for the first time ({last.moved_at:%Y-%m-%d %H:%M} by {last.actor})"
+            )
+        return last
+
+    # -- reads -----------------------------------------------------------------
     def history(self, pointer: str | None = None, *, limit: int = 50) -> list[PointerMove]:
         """Moves, newest first."""
         query = sa.select(pointer_moves).order_by(pointer_moves.c.id.desc()).limit(limit)
@@ -243,17 +611,22 @@ class PointerLedger:
         return moves[0] if moves else None
 
     def rollback_target(self, pointer: str) -> PointerMove:
-        """The move to undo: the latest one that set a value different from its old one.
+        """The move a rollback would undo: the latest one that changed the value (not an unpin).
 
         Raises:
             NothingToRollBack: the pointer never moved, or has no previous value.
         """
-        last = self.last_move(pointer)
-        if last is None:
-            raise NothingToRollBack(f"{pointer} has never moved; there is nothing to roll back")
-        if last.old_value is None:
-            raise NothingToRollBack(
-                f"{pointer} has no previous value: move #{last.id} set it to "
-                f"{last.new_value!r} for the first time ({last.moved_at:%Y-%m-%d %H:%M} by {last.actor})"
-            )
-        return last
+        with self._engine.connect() as conn:
+            return self._rollback_target(conn, pointer)
+
+    def pin(self, pointer: str) -> Pin | None:
+        """The pointer's pin, or None when gates may move it."""
+        with self._engine.connect() as conn:
+            return self._pin(conn, pointer)
+
+    def pins(self) -> list[Pin]:
+        """Every pinned pointer."""
+        with self._engine.connect() as conn:
+            names = conn.execute(sa.select(pointer_heads.c.pointer).where(pointer_heads.c.pinned.is_(True))
+                                 .order_by(pointer_heads.c.pointer)).scalars().all()
+            return [self._pin(conn, n) for n in names]

@@ -49,6 +49,30 @@ partition_attempts = sa.Table(
     sa.Index("ix_partition_attempts_dataset_ds", "dataset", "ds"),
 )
 
+# The id index: which committed partition holds each id, keyed by a 64-bit
+# hash of the id salted with the dataset name (``models.validation.id_hashes``),
+# written in the same transaction as the partition's ledger row. The primary
+# key is what keeps two days ingested at once from both committing an id. One
+# narrow B-tree (the hash is SQLite's rowid; no second index): writing a day's
+# million ids is the cost of ingest that grows with history, so it stays small.
+partition_ids = sa.Table(
+    "partition_ids",
+    metadata,
+    sa.Column("id_hash", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("ds", sa.Date, nullable=False),
+)
+
+# Each indexed day's id hashes (sorted int64 bytes): a rerun removes exactly the
+# ids its day no longer holds, without an index on ``partition_ids.ds``.
+partition_id_days = sa.Table(
+    "partition_id_days",
+    metadata,
+    sa.Column("dataset", sa.String(100), primary_key=True),
+    sa.Column("ds", sa.Date, primary_key=True),
+    sa.Column("id_count", sa.Integer, nullable=False),
+    sa.Column("hashes", sa.LargeBinary, nullable=False),
+)
+
 # Append-only: every move of a live pointer (model alias, prompt alias, index alias).
 pointer_moves = sa.Table(
     "pointer_moves",
@@ -61,6 +85,21 @@ pointer_moves = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("evidence", sa.JSON),
     sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One row per pointer: the row a move locks (``SELECT ... FOR UPDATE`` on
+# PostgreSQL) so moves of one pointer happen one at a time, and its pin (set by
+# a rollback, lifted by ``tandem unpin``). Created on the pointer's first move.
+pointer_heads = sa.Table(
+    "pointer_heads",
+    metadata,
+    sa.Column("pointer", sa.String(200), primary_key=True),
+    sa.Column("pinned", sa.Boolean, nullable=False, default=False),
+    sa.Column("pinned_by", sa.String(200)),
+    sa.Column("pinned_reason", sa.Text),
+    sa.Column("pinned_at", sa.DateTime(timezone=True)),
+    sa.Column("pin_move_id", sa.Integer),  # the rollback that pinned it
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 
@@ -113,7 +152,7 @@ index_builds = sa.Table(
     "index_builds",
     metadata,
     sa.Column("collection", sa.String(200), primary_key=True),
-    sa.Column("status", sa.String(20), nullable=False),  # building | released | rejected | abandoned
+    sa.Column("status", sa.String(20), nullable=False),  # building | released | rejected | pinned (passed, docs-live pinned) | abandoned
     sa.Column("config_hash", sa.String(64), nullable=False),
     sa.Column("base_collection", sa.String(200)),  # the live collection it was planned against
     sa.Column("plan", sa.JSON),

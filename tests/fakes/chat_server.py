@@ -130,6 +130,11 @@ def _built_in_answer(prompt: str) -> str:
     """
     _, marker, after = prompt.partition("Context:")
     context = after if marker else prompt
+    # Chunks rendered as delimited data (<document id="ID">...</document>) are
+    # read like the older "[ID]" headings; the data-not-instructions line before them is skipped.
+    if "<document id=" in context:
+        context = context[context.index("<document id=") :]
+        context = re.sub(r'<document id="([^"]+)">', r"[\1]", context).replace("</document>", " ")
     match = _DOC_ID.search(context)
     prose = _DOC_ID.sub(" ", context)
     words = " ".join(prose.split())

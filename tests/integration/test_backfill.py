@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 from prefect.exceptions import ParameterTypeError
 
@@ -82,3 +83,47 @@ def _error(state):
     except Exception as exc:
         return exc
     return None
+
+
+def test_impossible_ranges_are_refused_before_any_work(tandem):
+    from tasks.common import today_utc
+
+    # end before start
+    state = asyncio.run(backfill(DAYS[-1], START, return_state=True))
+    assert state.is_failed()
+    assert f"end {START} is before start {DAYS[-1]}: nothing to run" in str(_error(state))
+    # a range reaching into the future
+    today = today_utc()
+    state = asyncio.run(backfill(today - timedelta(days=1), today + timedelta(days=3), return_state=True))
+    assert state.is_failed()
+    assert f"{today + timedelta(days=1)} is after today ({today})" in str(_error(state))
+    # and nothing was planned, ingested or recorded
+    assert build_partition_ledger(get_settings()).list() == []
+
+
+def test_overlapping_days_ingested_at_once_keep_each_id_in_one_partition(tandem, tmp_path, monkeypatch):
+    # given four days where each day resends five ids of the day before (a day
+    # may lose ids both ways: 10 of 60 stays under max_quarantine_share)
+    frame = labelled_rows(DAYS, rows=60)
+    for i, day in enumerate(DAYS[1:], start=1):
+        this = frame.index[frame["application_ts"].dt.date == day][:5]
+        prev = frame.index[frame["application_ts"].dt.date == DAYS[i - 1]][10:15]
+        frame.loc[this, "applicant_id"] = frame.loc[prev, "applicant_id"].to_numpy()
+    path = tmp_path / "loans.parquet"
+    frame.to_parquet(path)
+    use_file_source(monkeypatch, str(path), write_schema(tmp_path / "schema.yaml"))
+    # when backfilled four at a time (whichever commits first keeps an id)
+    rows = asyncio.run(backfill(START, DAYS[-1], concurrency=4))
+    # then every day is done and each id lives in exactly one committed partition
+    assert _outcomes(rows) == {d: "done" for d in DAYS}
+    from infra.factory import build_lake
+
+    lake = build_lake(get_settings())
+    committed = pd.concat([lake.read_partition("applications", d) for d in DAYS], ignore_index=True)
+    assert committed["applicant_id"].is_unique
+    assert set(committed["applicant_id"]) == set(frame["applicant_id"])
+    quarantined = sum(r["rows"] is not None and int(r["detail"].split()[0]) for r in rows)
+    assert len(committed) + quarantined == len(frame) and quarantined == 15
+    # and a rerun of everything changes nothing
+    again = asyncio.run(backfill(START, DAYS[-1], mode="all", concurrency=4))
+    assert [r["rows"] for r in again] == [r["rows"] for r in rows]

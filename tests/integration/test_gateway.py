@@ -48,13 +48,16 @@ def all_rows(table: str) -> list[dict]:
 
 
 def test_an_answer_cites_its_sources_and_writes_one_complete_event(live):
-    result = build_gateway(get_settings()).ask("What is the highest debt to income ratio we allow?", tenant="t-basic")
+    gateway = build_gateway(get_settings())
+    # A question no other test asks: a cache hit would carry no tokens.
+    result = gateway.ask("What is the highest debt-to-income ratio that we accept?", tenant="t-basic")
     assert "0.45" in result.answer and result.citations == ["policy/debt-to-income.md"]
     events = build_request_log(get_settings()).recent(tenant="t-basic")
     assert len(events) == 1
     e = events[0]
     assert e["kind"] == "answer" and e["generator"] == "offline" and e["model"] == "extractive-minilm"
-    assert e["prompt_name"] == "rag-answer" and e["prompt_version"] == "1" and e["index_version"] == "docs-v1"
+    # Versions as they are live now (another test in this module releases docs-v2).
+    assert e["prompt_name"] == "rag-answer" and e["prompt_version"] == "1" and e["index_version"] == gateway.index.live_collection()
     assert e["prompt_tokens"] > 50 and e["completion_tokens"] > 5
     assert e["total_tokens"] == e["prompt_tokens"] + e["completion_tokens"] and e["cost_usd"] == 0
     assert e["latency_ms"] > 0 and 0 < e["retrieval_latency_ms"] <= e["latency_ms"]
@@ -85,14 +88,16 @@ def test_the_cache_serves_a_repeat_but_never_across_prompt_or_index_versions(liv
 
 
 def test_budgets_warn_at_80_percent_then_refuse(live, monkeypatch):
-    first = build_gateway(get_settings()).ask("What loan terms are available?", tenant="t-budget")
+    # Questions no other test asks: a cache hit costs no tokens, and the budget would not move.
+    first = build_gateway(get_settings()).ask("For how many months can a loan run?", tenant="t-budget")
+    assert first.event.total_tokens > 0
     # A budget this first answer used 90% of.
     monkeypatch.setenv("TANDEM_BUDGET__PER_TENANT", json.dumps({"t-budget": int(first.event.total_tokens / 0.9)}))
     reset_settings()
     gateway = build_gateway(get_settings())
-    second = gateway.ask("What is the highest debt to income ratio we allow?", tenant="t-budget")
+    second = gateway.ask("Which debt-to-income ratio needs a manual review?", tenant="t-budget")
     assert second.event.budget_state == "warning" and not second.refused
-    third = gateway.ask("How do I move the champion model back?", tenant="t-budget")
+    third = gateway.ask("Who records the reason for a model rollback?", tenant="t-budget")
     assert third.refused and "t-budget" in third.answer and "daily tokens" in third.answer
     kinds = [e["kind"] for e in reversed(build_request_log(get_settings()).recent(tenant="t-budget"))]
     assert kinds == ["answer", "budget_warning", "answer", "refused"]

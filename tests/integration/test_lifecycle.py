@@ -1,7 +1,7 @@
 """Train, gate, promote, hold, roll back and score, for real (Prefect + MLflow on SQLite).
 
-One data dir for the module: the steps build on each other the way a model's
-life does, and MLflow's database is created once.
+The steps build on each other the way a model's life does, so they are one
+test (it passes alone and in any order), each step a function of its own.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _moves():
     return build_pointer_ledger(get_settings()).history(model_pointer(get_settings()))
 
 
-def test_first_version_meeting_minimums_becomes_champion(lifecycle):
+def _first_version_meeting_minimums_becomes_champion():
     result = asyncio.run(train())
     assert (result["version"], result["decision"], result["champion"]) == ("1", "PROMOTE", "1")
     assert result["metrics"]["auc"] > 0.7
@@ -63,12 +63,14 @@ def test_first_version_meeting_minimums_becomes_champion(lifecycle):
     assert "version 1" in card and "PROMOTE" in card
 
 
-def test_retraining_on_the_same_partitions_is_skipped(lifecycle):
+def _retraining_on_the_same_partitions_is_skipped():
     result = asyncio.run(train())
-    assert result == {"version": "1", "skipped": True, "window": result["window"]}
+    assert (result["version"], result["skipped"], result["decision"]) == ("1", True, "PROMOTE")
+    assert "v1 on these partitions" in result["message"] and "already trained and PROMOTED" in result["message"]
+    assert len(build_registry(get_settings()).versions()) == 1
 
 
-def test_worse_challenger_is_held_and_champion_stays(lifecycle, monkeypatch):
+def _worse_challenger_is_held_and_champion_stays(monkeypatch):
     # given a deliberately weak challenger (one shallow tree) that still meets the minimum
     monkeypatch.setenv("TANDEM_TRAINING__NUM_BOOST_ROUND", "1")
     monkeypatch.setenv("TANDEM_TRAINING__MAX_DEPTH", "1")
@@ -84,7 +86,7 @@ def test_worse_challenger_is_held_and_champion_stays(lifecycle, monkeypatch):
     assert build_registry(get_settings()).version(result["version"]).tags["gate.decision"] == "HOLD"
 
 
-def test_rollback_restores_previous_champion(lifecycle):
+def _rollback_restores_previous_champion():
     # given an equally good challenger promoted over version 1
     promoted = asyncio.run(train(force=True))
     assert promoted["decision"] == "PROMOTE", promoted["reason"]
@@ -105,7 +107,7 @@ def test_rollback_restores_previous_champion(lifecycle):
     assert shown.exit_code == 0 and "v1" in shown.output and "auc" in shown.output
 
 
-def test_score_writes_predictions_once_per_champion(lifecycle):
+def _score_writes_predictions_once_per_champion():
     day = END
     [first] = asyncio.run(score(day))
     assert first["status"] == "scored" and first["model_version"] == "1"
@@ -121,6 +123,17 @@ def test_score_writes_predictions_once_per_champion(lifecycle):
     assert build_partition_ledger(settings).get("predictions", day).meta["model_version"] == "1"
     listed = CliRunner().invoke(app, ["partitions", "--dataset", "predictions"])
     assert listed.exit_code == 0 and "2 partition(s)" in listed.output
+
+
+def test_model_lifecycle(lifecycle):
+    """Champion, skip, HOLD, a second champion, rollback, scoring: in the order a model lives them."""
+    _first_version_meeting_minimums_becomes_champion()
+    _retraining_on_the_same_partitions_is_skipped()
+    with pytest.MonkeyPatch.context() as mp:
+        _worse_challenger_is_held_and_champion_stays(mp)
+    reset_settings()
+    _rollback_restores_previous_champion()
+    _score_writes_predictions_once_per_champion()
 
 
 def test_rollback_without_history_fails_clearly(tmp_path, monkeypatch):

@@ -34,7 +34,15 @@ def write_template(tmp: Path, name: str, text: str) -> str:
 
 
 def test_the_built_in_prompt_passes_its_gate_and_the_move_is_recorded(indexed):
-    version = ensure_default_prompt(get_settings()).version
+    # A version of its own (the built-in template, one line longer), so production
+    # moves whatever the module's other tests did to it before.
+    registry = build_prompt_registry(get_settings())
+    builtin = registry.get(ensure_default_prompt(get_settings()).version)
+    path = write_template(indexed, "builtin-copy.txt", builtin.template + "\nCite every sentence.")
+    out = CliRunner().invoke(app, ["prompts", "register", path, "-m", "built-in, restated"])
+    assert out.exit_code == 0, out.output
+    version = registry.alias_version("staging")
+    assert registry.alias_version("production") != version
     result = prompt_release(version)
     assert result["moved"] is True and result["gate"]["passed"] is True
     assert build_prompt_registry(get_settings()).alias_version("production") == version
@@ -95,6 +103,17 @@ def test_promote_then_rollback_restores_the_previous_production_version(indexed)
     assert registry.alias_version("production") == current
     last = build_pointer_ledger(get_settings()).last_move(prompt_pointer(get_settings()))
     assert (last.old_value, last.new_value, last.reason, last.actor) == (str(new), str(current), "answers too short", "pytest")
+
+    # the rollback pinned production: a passing gate (here a person's promote) records its verdict but moves nothing
+    assert "tandem unpin prompt" in back.output
+    again = CliRunner().invoke(app, ["prompts", "promote", str(new), "--reason", "try again"])
+    assert again.exit_code == 1 and "PINNED" in again.output and "tandem unpin" in again.output
+    assert registry.alias_version("production") == current
+    assert registry.client.get_prompt_version(registry.name, new).tags["gate"] == "pass"
+    assert build_pointer_ledger(get_settings()).last_move(prompt_pointer(get_settings())).id == last.id
+    lifted = CliRunner().invoke(app, ["unpin", "prompt", "--reason", "v-next is fine after all"])
+    assert lifted.exit_code == 0, lifted.output
+    assert build_pointer_ledger(get_settings()).pin(prompt_pointer(get_settings())) is None
 
 
 def test_llm_as_judge_runs_only_with_an_endpoint_and_averages_several_runs(indexed, monkeypatch):

@@ -173,6 +173,40 @@ def test_rollback_index_moves_docs_live_back_and_is_recorded(rag):
     assert build_vector_index(get_settings()).live_collection() == "docs-v1"
     last = build_pointer_ledger(get_settings()).last_move(index_pointer(get_settings()))
     assert (last.old_value, last.new_value, last.actor, last.reason) == ("docs-v2", "docs-v1", "pytest", "bad answers after reindex")
+    assert "pinned" in out.output and "tandem unpin index" in out.output
+
+
+def test_a_rollback_pins_docs_live_until_unpinned(rag):
+    reindex()
+    eligibility = rag["corpus"] / "policy/eligibility.md"
+    eligibility.write_text("# Eligibility\n\nApplicants must be at least 21 years old.")
+    reindex()
+    assert CliRunner().invoke(app, ["rollback", "index", "--reason", "bad answers"]).exit_code == 0
+    # given a pinned docs-live, when the corpus changes and the reindex gate passes
+    eligibility.write_text("# Eligibility\n\nApplicants must be at least 19 years old.")
+    held = reindex()
+    # then the verdict is recorded but docs-live stays where the rollback put it
+    index, builds = build_vector_index(get_settings()), build_index_builds(get_settings())
+    assert (held["released"], held["pinned"], held["outcome"]) == (False, True, "pinned")
+    assert index.live_collection() == "docs-v1"
+    build = builds.get(held["collection"])
+    assert build["status"] == "pinned" and build["gate"]["passed"] is True and build["gate"]["pin"]["actor"] == "pytest"
+    ledger = build_pointer_ledger(get_settings())
+    assert ledger.last_move(index_pointer(get_settings())).reason == "bad answers"  # no move recorded
+    shown = CliRunner().invoke(app, ["pointers"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0 and "PINNED index:docs-live" in shown.output and "tandem unpin index" in shown.output
+
+    # when on-call unpins (recorded: who, why)
+    out = CliRunner().invoke(app, ["unpin", "index", "--reason", "v3 checked by hand"])
+    assert out.exit_code == 0, out.output
+    unpinned = ledger.last_move(index_pointer(get_settings()))
+    assert (unpinned.old_value, unpinned.new_value, unpinned.actor, unpinned.reason) == ("docs-v1", "docs-v1", "pytest", "v3 checked by hand")
+    assert ledger.pin(index_pointer(get_settings())) is None
+    assert "not pinned" in CliRunner().invoke(app, ["unpin", "index", "--reason", "again"]).output
+    # then the next reindex gates the pinned build again (nothing re-embedded) and releases it
+    released = reindex()
+    assert released["collection"] == held["collection"] and released["released"] is True
+    assert index.live_collection() == held["collection"]
 
 
 def test_model_cards_are_indexed_and_found(rag, monkeypatch):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from infra.stores.lake import ParquetLake, content_hash
-from infra.stores.ledger import NothingToRollBack, PartitionLedger, PointerLedger
+from infra.stores.ledger import NothingToRollBack, PartitionLedger, PointerLedger, PointerPinned
 from infra.stores.opsdb import create_ops_engine
 
 DAY = date(2026, 2, 1)
@@ -55,12 +55,48 @@ def test_ledgers_on_sqlite(tmp_path):
     assert ledger.statuses("a", [DAY, date(2026, 2, 2)]) == {DAY: "failed", date(2026, 2, 2): None}
     pointers = PointerLedger(engine)
     with pytest.raises(ValueError, match="reason"):
-        pointers.move("p", old_value=None, new_value="1", actor="me", reason=" ", evidence=None, apply=lambda: None)
-    pointers.move("p", old_value=None, new_value="1", actor="me", reason="first", evidence=None, apply=lambda: None)
+        pointers.move("p", new_value="1", actor="me", reason=" ", evidence=None, apply=lambda v: None)
+    pointers.move("p", new_value="1", actor="me", reason="first", evidence=None, apply=lambda v: None)
     with pytest.raises(NothingToRollBack, match="no previous value"):
         pointers.rollback_target("p")
-    pointers.move("p", old_value="1", new_value="2", actor="me", reason="better", evidence={"auc": 0.8}, apply=lambda: None)
+    pointers.move("p", new_value="2", actor="me", reason="better", evidence={"auc": 0.8}, apply=lambda v: None)
     assert pointers.rollback_target("p").old_value == "1"
+
+
+def test_a_rollback_pins_the_pointer_until_unpinned(tmp_path):
+    live = {"value": None}
+    pointers = PointerLedger(create_ops_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
+    kwargs = dict(read_current=lambda: live["value"], apply=lambda v: live.update(value=v))
+    pointers.move("p", new_value="1", actor="gate", reason="first", evidence=None, **kwargs)
+    pointers.move("p", new_value="2", actor="gate", reason="better", evidence=None, **kwargs)
+
+    back = pointers.roll_back("p", actor="alice", reason="bad scores", **kwargs)
+    assert (back.old_value, back.new_value, back.evidence["rolled_back_move"]) == ("2", "1", 2)
+    assert live["value"] == "1" and pointers.pin("p").actor == "alice" and pointers.pin("p").move_id == back.id
+    with pytest.raises(PointerPinned, match=r"tandem unpin p"):
+        pointers.move("p", new_value="3", actor="gate", reason="gate PROMOTE", evidence=None, **kwargs)
+    assert live["value"] == "1" and len(pointers.history("p")) == 3  # nothing moved, nothing recorded
+
+    again = pointers.roll_back("p", actor="bob", reason="undo the rollback", **kwargs)  # a rollback moves even when pinned
+    assert (again.old_value, again.new_value, pointers.pin("p").actor) == ("1", "2", "bob")
+
+    lifted = pointers.unpin("p", actor="carol", reason="v2 fixed upstream")
+    assert (lifted.old_value, lifted.new_value, lifted.actor, lifted.evidence["action"]) == ("2", "2", "carol", "unpin")
+    assert pointers.pin("p") is None and pointers.pins() == [] and pointers.unpin("p", actor="c", reason="again") is None
+    assert pointers.rollback_target("p").id == again.id  # an unpin is not a move to undo
+    pointers.move("p", new_value="3", actor="gate", reason="gate PROMOTE", evidence=None, **kwargs)
+    assert live["value"] == "3"
+
+
+def test_a_value_changed_outside_the_ledger_is_reconciled_before_the_next_move(tmp_path):
+    live = {"value": None}
+    pointers = PointerLedger(create_ops_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
+    kwargs = dict(read_current=lambda: live["value"], apply=lambda v: live.update(value=v))
+    pointers.move("p", new_value="1", actor="gate", reason="first", evidence=None, **kwargs)
+    live["value"] = "9"  # e.g. moved by hand in the MLflow UI, or a move killed before its row committed
+    pointers.move("p", new_value="2", actor="gate", reason="better", evidence=None, **kwargs)
+    rows = [(m.old_value, m.new_value, m.actor) for m in reversed(pointers.history("p"))]
+    assert rows == [(None, "1", "gate"), ("1", "9", "tandem"), ("9", "2", "gate")]
 
 
 def test_the_lake_works_on_a_non_local_fsspec_url():

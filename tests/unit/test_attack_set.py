@@ -7,8 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
-from indexes.guardrails import PII_KINDS, check_injection, redact_pii
+from indexes.guardrails import PII_KINDS, check_injection, filter_chunks, redact_pii
 from infra.sources.corpus import read_corpus
 from infra.sources.golden import load_attacks, load_golden
 
@@ -27,6 +28,11 @@ def _rate(hits: int, total: int) -> float:
 def attack_results():
     cases = load_attacks(ATTACKS)
     return [(case, check_injection(case.text), redact_pii(case.text)) for case in cases]
+
+
+@pytest.fixture(scope="module")
+def attack_yaml():
+    return yaml.safe_load(ATTACKS.read_text("utf-8"))
 
 
 def test_attack_set_has_every_kind(attack_results):
@@ -81,6 +87,27 @@ def test_guardrails_on_the_attack_set(attack_results):
         assert value >= 0.95, f"PII recall for {kind} is {value:.3f}; missed {pii_missed}"
     assert benign_inj == [], f"benign questions flagged as injection: {benign_inj}"
     assert benign_pii == [], f"benign questions with PII redacted: {benign_pii}"
+
+
+def test_listed_pii_values_are_gone_from_the_redacted_text(attack_yaml):
+    # Given the development cases that list their exact PII values
+    cases = [c for c in attack_yaml["cases"] if c.get("values")]
+    assert len(cases) >= 25
+    # When each is redacted (pattern-only analyzer, the path without spaCy)
+    left = [(c["id"], v) for c in cases for v in c["values"] if v in redact_pii(c["text"]).text]
+    # Then no listed value survives
+    assert left == []
+
+
+def test_development_documents_poisoned_are_dropped_and_clean_are_kept(attack_yaml):
+    # Given the development chunk texts
+    docs = attack_yaml["documents"]
+    assert {d["kind"] for d in docs} == {"poisoned", "clean"}
+    # When screened like retrieved chunks
+    kept, dropped = filter_chunks(docs, lambda d: d["text"])
+    # Then exactly the poisoned ones are dropped, and clean ones carry no PII
+    assert sorted(d["id"] for d, _ in dropped) == sorted(d["id"] for d in docs if d["kind"] == "poisoned")
+    assert [d["id"] for d in kept if redact_pii(d["text"]).found] == []
 
 
 # --- golden set and corpus --------------------------------------------------------

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.promotion import GatePolicy, Verdict, _auc_layout, _weighted_auc, decide, paired_bootstrap_auc_delta
+from models.promotion import (
+    GatePolicy,
+    Interval,
+    Verdict,
+    _auc_layout,
+    _weighted_auc,
+    bootstrap_figures,
+    decide,
+    decisive_rows,
+    paired_bootstrap_auc_delta,
+)
 
 N = 4_000
 
@@ -129,3 +139,90 @@ def test_uncertain_challenger_is_held_on_the_lower_bound(data):
     # And with a tolerance beyond the lower bound the same challenger is non-inferior
     loose = GatePolicy(n_bootstrap=100, tolerance=-low + 0.001, seed=7)
     assert decide(y, challenger, strong, policy=loose).decision == "PROMOTE"
+
+
+def _scored_test_set(positives: int, n: int, separation: float):
+    """``n`` rows, ``positives`` of them positive, scores separating the classes by ``separation`` sd.
+
+    Scores are evenly spaced normal quantiles (no sampling noise), so the AUC is
+    about ``Phi(separation / sqrt(2))``: 0.58 gives 0.66.
+    """
+    from scipy.stats import norm
+
+    def quantiles(k: int) -> np.ndarray:
+        return norm.ppf((np.arange(k) + 0.5) / k)
+
+    y = np.r_[np.ones(positives, dtype=int), np.zeros(n - positives, dtype=int)]
+    logit = np.r_[quantiles(positives) + separation, quantiles(n - positives)] - 2.5
+    order = np.random.default_rng(0).permutation(n)  # interleave the classes
+    return y[order], (1.0 / (1.0 + np.exp(-logit)))[order]
+
+
+def test_small_test_set_with_auc_below_minimum_is_held_inconclusive_not_rejected():
+    # Given 77 positives (the real table's test window) and a model with AUC about 0.66
+    y, s = _scored_test_set(77, 1_000, separation=0.58)
+    auc = roc_auc_score(y, s)
+    assert 0.63 < auc < 0.69
+    # When the gate decides against min_auc 0.70
+    verdict = decide(y, s, policy=GatePolicy(min_auc=0.70))
+    # Then the interval straddles the minimum: HOLD, inconclusive, with the test size that would decide
+    figure = verdict.figures["auc"]
+    assert figure.low < 0.70 < figure.high
+    assert (verdict.decision, verdict.code) == ("HOLD", "inconclusive"), verdict.reason
+    check = verdict.checks[0]
+    assert (check.name, check.outcome, check.passed) == ("min_auc", "inconclusive", False)
+    assert verdict.decisive_rows == check.decisive_rows > 1_000
+    assert verdict.positives == 77 and verdict.n == 1_000
+    assert str(figure) in verdict.reason and f"{verdict.decisive_rows:,}" in verdict.reason
+    assert "tandem promote model" in verdict.reason
+
+
+def test_same_auc_on_a_large_test_set_is_rejected():
+    # Given ten times the positives, the same separation: the interval shrinks below the minimum
+    y, s = _scored_test_set(770, 10_000, separation=0.58)
+    verdict = decide(y, s, policy=GatePolicy(min_auc=0.70))
+    assert verdict.figures["auc"].high < 0.70
+    assert (verdict.decision, verdict.code) == ("REJECT", "below_limits")
+    assert verdict.checks[0].outcome == "fail"
+    assert "min_auc 0.7000" in verdict.headline and "below" in verdict.headline
+
+
+def test_interval_entirely_above_minimum_passes():
+    y, s = _scored_test_set(77, 1_000, separation=2.5)
+    verdict = decide(y, s, policy=GatePolicy(min_auc=0.70))
+    assert verdict.figures["auc"].low > 0.70
+    assert (verdict.decision, verdict.code) == ("PROMOTE", "first_version")
+    assert [c.outcome for c in verdict.checks] == ["pass", "pass"]
+
+
+def test_brier_straddling_its_maximum_is_inconclusive():
+    y, s = _scored_test_set(77, 1_000, separation=2.5)
+    brier = bootstrap_figures(y, s, n_bootstrap=300, confidence=0.95, seed=7)["brier"]
+    verdict = decide(y, s, policy=GatePolicy(max_brier=(brier.low + brier.high) / 2))
+    assert (verdict.decision, verdict.code) == ("HOLD", "inconclusive")
+    assert verdict.checks[1].outcome == "inconclusive" and verdict.checks[0].outcome == "pass"
+    # and a maximum below the whole interval rejects
+    assert decide(y, s, policy=GatePolicy(max_brier=brier.low / 2)).decision == "REJECT"
+
+
+def test_decisive_rows_scales_with_the_square_of_the_half_width():
+    # side facing the threshold 0.05, gap 0.04: (0.05 / 0.04) ** 2 = 1.5625 times the rows
+    assert decisive_rows(1_000, Interval(0.66, 0.61, 0.71), 0.70) == 1_563
+    assert decisive_rows(1_000, Interval(0.72, 0.67, 0.77), 0.70) == 6_250
+    assert decisive_rows(1_000, Interval(0.70, 0.65, 0.75), 0.70) is None
+
+
+def test_champion_comparison_reports_inferior_and_inconclusive(data):
+    y, strong, medium, _ = data
+    inferior = decide(y, medium, strong, policy=GatePolicy(n_bootstrap=100))
+    assert (inferior.decision, inferior.code) == ("HOLD", "inferior")
+    assert inferior.figures["auc_delta"].high < -0.005
+    assert set(inferior.figures) == {"auc", "brier", "champion_auc", "auc_delta"}
+
+
+def test_verdict_round_trips_through_its_dict(data):
+    y, strong, medium, _ = data
+    verdict = decide(y, strong, medium, policy=GatePolicy(n_bootstrap=50))
+    again = Verdict.from_dict(json.loads(json.dumps(verdict.to_dict())))
+    assert again == verdict
+    assert again.policy["n_bootstrap"] == 50

@@ -102,3 +102,37 @@ def test_feature_clashing_with_id_column_is_rejected():
 
 def test_schema_error_is_a_value_error():
     assert issubclass(SchemaError, ValueError)
+
+
+def test_partition_level_keys_default_and_parse():
+    # Given no partition-level keys / Then the documented defaults
+    schema = DatasetSchema.from_dict(BASE)
+    assert (schema.max_quarantine_share, schema.unique_across_days, schema.allow_future) == (0.2, True, False)
+    # Given them set / Then they are kept and round-trip
+    custom = DatasetSchema.from_dict({**BASE, "max_quarantine_share": 0.05, "unique_across_days": False, "allow_future": True})
+    assert (custom.max_quarantine_share, custom.unique_across_days, custom.allow_future) == (0.05, False, True)
+    assert DatasetSchema.from_dict(custom.to_dict()) == custom
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("max_quarantine_share", 1.5, "max_quarantine_share: must be a number in [0, 1]"),
+        ("max_quarantine_share", "20%", "max_quarantine_share: must be a number in [0, 1]"),
+        ("unique_across_days", "yes", "unique_across_days: must be true or false"),
+        ("allow_future", 1, "allow_future: must be true or false"),
+    ],
+)
+def test_partition_level_keys_are_checked(key, value, message):
+    with pytest.raises(SchemaError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        DatasetSchema.from_dict({**BASE, key: value})
+
+
+def test_shipped_schema_file_parses_with_its_partition_keys():
+    from pathlib import Path
+
+    import yaml
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "infra" / "schemas" / "applications.yaml").read_text())
+    schema = DatasetSchema.from_dict(raw)
+    assert (schema.max_quarantine_share, schema.unique_across_days, schema.allow_future) == (0.2, True, False)

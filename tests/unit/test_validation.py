@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from models.schema import DatasetSchema, FeatureSpec
-from models.validation import PartitionRejected, validate_frame
+from dataclasses import replace
+
+from models.validation import PartitionRejected, check_quarantine_share, id_hashes, validate_frame
 
 WHERE = "lake/applications/ds=2024-03-01/part-0.parquet"
 
@@ -22,6 +24,9 @@ SCHEMA = DatasetSchema(
         FeatureSpec("purpose", "categorical", categories=("car", "home"), unknown_category="keep"),
     ),
     segment_column="job",
+    # Four-row frames quarantine one row in four: the row rules are tested
+    # here, the partition-level share in its own tests below.
+    max_quarantine_share=1.0,
 )
 
 
@@ -201,3 +206,48 @@ def test_labels_from_rows_rejects_a_target_outside_0_1_naming_the_file():
     valid = pd.DataFrame({"applicant_id": ["a", "b"], "default": [1, 2]})
     with pytest.raises(PartitionRejected, match=r"f\.csv labels: column 'default' must be 0 or 1, got 2"):
         labels_from_rows(valid, id_column="applicant_id", target_column="default", label_date="2026-01-02", where="f.csv labels")
+
+
+def test_mostly_bad_rows_reject_the_partition_naming_column_and_share():
+    # Given a required column that is null in 80% of the rows (default limit 20%)
+    schema = replace(SCHEMA, max_quarantine_share=0.2)
+    df = pd.concat([frame()] * 5, ignore_index=True).assign(id=[f"r{i}" for i in range(20)])
+    df.loc[df.index % 5 != 0, "age"] = None
+    # When validated / Then the partition fails, naming the column and the share
+    with pytest.raises(PartitionRejected) as err:
+        validate_frame(df, schema, where=WHERE)
+    message = str(err.value)
+    assert message.startswith(WHERE)
+    assert "80.0% of rows quarantined (16 of 20)" in message and "max_quarantine_share 20.0%" in message
+    assert "column 'age' (16 rows, 80.0%)" in message
+
+
+def test_quarantine_share_at_the_limit_passes():
+    # Given 1 bad row in 5 and a limit of exactly 20%
+    schema = replace(SCHEMA, max_quarantine_share=0.2)
+    df = pd.concat([frame(), frame().iloc[:1]], ignore_index=True).assign(id=list("abcde"), age=[30, 40, 50, 60, 7])
+    # When validated / Then it passes with one row quarantined
+    result = validate_frame(df, schema, where=WHERE)
+    assert (len(result.valid), len(result.quarantined), result.rows) == (4, 1, 5)
+    assert result.quarantined_by == {"age": 1}
+    # and a caller can defer the check to the whole day
+    assert len(validate_frame(df, replace(schema, max_quarantine_share=0.0), where=WHERE, max_quarantine_share=1.0).valid) == 4
+
+
+def test_check_quarantine_share_names_the_main_column():
+    with pytest.raises(PartitionRejected, match=r"day: 50\.0% of rows quarantined \(5 of 10\).*'id' \(4 rows, 40\.0%\)"):
+        check_quarantine_share(rows=10, quarantined=5, quarantined_by={"age": 1, "id": 4}, limit=0.2, where="day")
+    check_quarantine_share(rows=10, quarantined=2, quarantined_by={"age": 2}, limit=0.2, where="day")
+    check_quarantine_share(rows=0, quarantined=0, quarantined_by={}, limit=0.2, where="day")
+
+
+def test_id_hashes_are_stable_64_bit_and_tell_ids_apart():
+    ids = pd.Series(["A1", "A2", "A1", "B7"], dtype=object)
+    hashes = id_hashes(ids, dataset="applications")
+    assert hashes.dtype == np.int64
+    assert hashes[0] == hashes[2] and len(set(hashes.tolist())) == 3
+    # the same text hashes the same whatever the dtype it arrives in; another dataset apart
+    assert (id_hashes(ids.astype("string"), dataset="applications") == hashes).all()
+    assert not set(id_hashes(ids, dataset="loans").tolist()) & set(hashes.tolist())
+    # pinned: the index in the ops database outlives this process and pandas upgrades
+    assert int(id_hashes(pd.Series(["A20260302-000001"], dtype=object), dataset="applications")[0]) == 655498018355700856

@@ -1,0 +1,169 @@
+"""Guardrails as pure functions: PII redaction, prompt-injection screening, prompt-leak canaries.
+
+* ``redact_pii``: Presidio with this package's recognizers (``pii``); the
+  engine is built once per process and passed in.
+* ``check_injection``: text is normalized first (``normalize``: NFKC,
+  look-alike letters, zero-width characters, spaced-out letters, leetspeak,
+  base64 and ROT13), then checked by rules in several languages (``rules``),
+  then, when a ``SemanticDetector`` is passed, by nearest attack exemplars in
+  embedding space (``semantic``). Questions *about* attacks are told apart
+  from instructions to the assistant in both layers.
+* ``filter_chunks``: retrieved chunks are checked the same way.
+* ``new_canary`` / ``leaked_canary``: a random token in the prompt; seeing it
+  in an answer means the prompt leaked.
+
+Deterministic for a given text, analyzer and detector, so a decision can be
+replayed from logs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence, TypeVar
+
+from indexes.guardrails.normalize import variants
+from indexes.guardrails.pii import PII_KINDS, Redaction, build_analyzer, default_analyzer, luhn_valid, redact_pii
+from indexes.guardrails.rules import fired_rules
+from indexes.guardrails.semantic import SemanticDetector, SemanticScore, choose_threshold
+
+__all__ = [
+    "PII_KINDS",
+    "Guardrails",
+    "InjectionCheck",
+    "Redaction",
+    "SemanticDetector",
+    "SemanticScore",
+    "build_analyzer",
+    "check_injection",
+    "choose_threshold",
+    "default_analyzer",
+    "filter_chunks",
+    "leaked_canary",
+    "luhn_valid",
+    "new_canary",
+    "redact_pii",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class InjectionCheck:
+    """Outcome of screening one text for prompt injection.
+
+    Attributes:
+        flagged: Whether any rule or the semantic detector fired.
+        score: 0 when nothing fired; rules give ``min(1, 0.6 + 0.2 * (n_rules - 1))``;
+            a semantic-only hit gives its cosine similarity to the nearest attack exemplar.
+        rules: Names of what fired, in rule order; ``semantic`` for the detector.
+    """
+
+    flagged: bool
+    score: float
+    rules: tuple[str, ...]
+
+
+def check_injection(text: str, *, semantic: SemanticDetector | None = None) -> InjectionCheck:
+    """Screens ``text`` for prompt-injection attempts.
+
+    Args:
+        text: A user question or a retrieved chunk.
+        semantic: The embedding-based detector; ``None`` runs the rules only.
+
+    Returns:
+        Whether it is flagged, a score in [0, 1] and the names of what fired.
+    """
+    forms = variants(text)
+    fired: list[str] = []
+    for form in forms:
+        for name in fired_rules(form):
+            if name not in fired:
+                fired.append(name)
+    if len(forms) > 1 and fired and not set(fired_rules(forms[0])) >= set(fired):
+        fired.append("obfuscated")  # it only showed once a disguise was removed
+    score = min(1.0, 0.6 + 0.2 * (len(fired) - 1)) if fired else 0.0
+    if semantic is not None and not fired:
+        s = semantic.score(forms)
+        if semantic.flags(s):
+            fired.append("semantic")
+            score = min(1.0, s.attack)
+    if not fired:
+        return InjectionCheck(flagged=False, score=0.0, rules=())
+    return InjectionCheck(flagged=True, score=round(score, 6), rules=tuple(fired))
+
+
+def filter_chunks(
+    chunks: Sequence[T], text_of: Callable[[T], str], *, check: Callable[[str], InjectionCheck] | None = None
+) -> tuple[list[T], list[tuple[T, InjectionCheck]]]:
+    """Drops retrieved chunks that trip the injection detector.
+
+    A poisoned document in the corpus could otherwise steer the answer, since
+    its text is pasted into the prompt next to the real instructions.
+
+    Args:
+        chunks: Retrieved chunks, in rank order.
+        text_of: Gives the text of one chunk.
+        check: The screening function (default: rules only, ``check_injection``).
+
+    Returns:
+        The chunks kept (rank order preserved) and the chunks dropped, each
+        with the check that flagged it.
+    """
+    screen = check or check_injection
+    kept: list[T] = []
+    dropped: list[tuple[T, InjectionCheck]] = []
+    for chunk in chunks:
+        result = screen(text_of(chunk))
+        if result.flagged:
+            dropped.append((chunk, result))
+        else:
+            kept.append(chunk)
+    return kept, dropped
+
+
+# --- canary -------------------------------------------------------------------------------
+
+
+def new_canary() -> str:
+    """A fresh random token to place in one rendered prompt (16 hex digits after a fixed prefix)."""
+    return f"CANARY-{secrets.token_hex(8)}"
+
+
+def leaked_canary(answer: str, canary: str | None) -> bool:
+    """Whether an answer repeats the prompt's canary (ignoring case, spaces and separators).
+
+    A model that was talked into printing its prompt prints the canary with it.
+    """
+    if not canary or not answer:
+        return False
+    squash = lambda s: "".join(ch for ch in s.lower() if ch.isalnum())  # noqa: E731
+    token = squash(canary.split("-", 1)[-1])
+    return token in squash(answer)
+
+
+# --- one object for the gateway ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    """The guardrails one process uses: a PII analyzer and an optional semantic detector.
+
+    Built once (``infra.clients.pii.build_guardrails``) and passed to the gateway.
+    ``Guardrails()`` is the pattern-only, rules-only configuration.
+    """
+
+    analyzer: Any = None
+    semantic: SemanticDetector | None = None
+
+    def redact(self, text: str) -> Redaction:
+        """``redact_pii`` with this process's analyzer."""
+        return redact_pii(text, self.analyzer)
+
+    def check(self, text: str) -> InjectionCheck:
+        """``check_injection`` with this process's semantic detector (if any)."""
+        return check_injection(text, semantic=self.semantic)
+
+    def filter_chunks(self, chunks: Sequence[T], text_of: Callable[[T], str]) -> tuple[list[T], list[tuple[T, InjectionCheck]]]:
+        """``filter_chunks`` screening each chunk with ``check``."""
+        return filter_chunks(chunks, text_of, check=self.check)

@@ -1,0 +1,564 @@
+"""PII redaction with Presidio: recognizers for the kinds a credit assistant sees.
+
+The recognizers here are pure (a regex, a checksum, a context window); Presidio's
+``AnalyzerEngine`` runs them and, when a spaCy pipeline is loaded, adds person
+names from its NER. The engine is expensive to build, so it is built once per
+process (``default_analyzer`` for the pattern-only engine, or the adapter in
+``infra.clients.pii`` with spaCy) and passed in.
+
+Design rules, each learnt from a miss:
+
+* every value with a checksum is validated (Luhn for cards, mod-97 for IBANs
+  and INSEE numbers, 11-test for BSNs, Verhoeff for Aadhaar, ISO 7064 for the
+  German Steuer-ID), so order ids and batch numbers of the same length pass;
+* values without a checksum (9-digit SSNs, passports, dates of birth) need a
+  context word next to them ("SSN", "passport", "born", "Geburtsdatum"), so a
+  date in prose or a format example such as ``+000000120`` is left alone;
+* a card may be written with any separator (spaces, dots, dashes, slashes,
+  underscores) in any grouping: it is found by its digits, not its layout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+PII_KINDS = ("email", "phone", "card", "iban", "national_id", "date_of_birth", "passport", "address", "person")
+
+# Presidio entity type -> kind. Built-in recognizers keep their names; ours use ours.
+ENTITY_KINDS: dict[str, str] = {
+    "EMAIL_ADDRESS": "email",
+    "PHONE_NUMBER": "phone",
+    "CREDIT_CARD": "card",
+    "IBAN_CODE": "iban",
+    "NATIONAL_ID": "national_id",
+    "DATE_OF_BIRTH": "date_of_birth",
+    "PASSPORT": "passport",
+    "ADDRESS": "address",
+    "PERSON": "person",
+}
+
+# When two findings overlap, the kind earlier here keeps the characters.
+_PRIORITY = {kind: i for i, kind in enumerate(("email", "iban", "card", "national_id", "passport", "date_of_birth", "phone", "address", "person"))}
+
+PLACEHOLDERS = {kind: f"[{kind.upper()}]" for kind in PII_KINDS}
+
+# Phone regions whose national formats are recognised; numbers written with
+# "+" or "00" are found whatever their country. More regions cost ~3 ms each.
+DEFAULT_PHONE_REGIONS = ("US", "GB")
+
+MIN_SCORE = 0.35  # Presidio's phone recognizer scores a valid number 0.4
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Text with its PII replaced.
+
+    Attributes:
+        text: The redacted text; each value is replaced by ``[KIND]`` (``[CARD]``, ``[IBAN]``...).
+        found: Number of values per kind, only for kinds that were found.
+    """
+
+    text: str
+    found: dict[str, int]
+
+
+# --- checksums -----------------------------------------------------------------------
+
+
+def _digits(s: str) -> str:
+    return "".join(ch for ch in s if ch.isdigit())
+
+
+def luhn_valid(number: str) -> bool:
+    """Whether a digit string passes the Luhn checksum used by payment cards.
+
+    Args:
+        number: Digits, possibly with separators (non-digits are ignored).
+
+    Returns:
+        True when the checksum holds and there is at least one digit.
+    """
+    digits = _digits(number)
+    if not digits:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def iban_valid(value: str) -> bool:
+    """ISO 13616 mod-97 check of an IBAN written with or without spaces."""
+    s = re.sub(r"[\s.-]", "", value).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
+        return False
+    return int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+
+
+_VERHOEFF_D = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5), (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7), (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3), (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)  # fmt: skip
+_VERHOEFF_P = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4), (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7), (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)  # fmt: skip
+
+
+def aadhaar_valid(value: str) -> bool:
+    """Indian Aadhaar: 12 digits, first 2-9, Verhoeff check digit."""
+    d = _digits(value)
+    if len(d) != 12 or d[0] in "01":
+        return False
+    c = 0
+    for i, ch in enumerate(reversed(d)):
+        c = _VERHOEFF_D[c][_VERHOEFF_P[i % 8][int(ch)]]
+    return c == 0
+
+
+def bsn_valid(value: str) -> bool:
+    """Dutch BSN: 9 digits passing the 11-test (last digit weighted -1)."""
+    d = _digits(value)
+    if len(d) != 9 or d == "000000000":
+        return False
+    return (sum(int(d[i]) * (9 - i) for i in range(8)) - int(d[8])) % 11 == 0
+
+
+def steuer_id_valid(value: str) -> bool:
+    """German tax id (Steuer-ID): 11 digits, no leading 0, ISO 7064 MOD 11,10 check digit."""
+    d = _digits(value)
+    if len(d) != 11 or d[0] == "0":
+        return False
+    product = 10
+    for ch in d[:10]:
+        s = (int(ch) + product) % 10 or 10
+        product = (s * 2) % 11
+    check = 11 - product
+    return (0 if check == 10 else check) == int(d[10])
+
+
+def insee_valid(value: str) -> bool:
+    """French social security number (NIR/INSEE): 13 digits + 2-digit key = 97 - n mod 97."""
+    s = re.sub(r"[\s.-]", "", value).upper()
+    if len(s) != 15 or s[0] not in "12":
+        return False
+    body = s[:13].replace("2A", "19").replace("2B", "18")
+    if not body.isdigit() or not s[13:].isdigit():
+        return False
+    return 97 - int(body) % 97 == int(s[13:])
+
+
+# --- recognizers -----------------------------------------------------------------------
+# A finding is (start, end, kind, score). Recognizers are plain functions of the
+# text; ``_PatternFinder`` wraps them for Presidio.
+
+Finding = tuple[int, int, str, float]
+
+_SEP = r"[ .\-/_]"
+_WB_L = r"(?<![\w])"
+_WB_R = r"(?![\w])"
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+)
+
+# Any run of 13-19 digits with at most one separator between digits, whatever
+# the grouping: "4111.1111.1111.1111", "4532 015112 830366", "5529/0000/0000/0019".
+_CARD = re.compile(r"(?<![\w.,/-])\d(?:" + _SEP + r"?\d){12,18}(?![\w]|[.,/-]\d)")
+
+_IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){10,30}(?![\w])")
+
+# US SSN with separators; never-issued areas/groups/serials excluded.
+_SSN_SEP = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w]|-\d)")
+
+# UK National Insurance number.
+_NINO = re.compile(
+    r"(?<![\w])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![\w])",
+    re.IGNORECASE,
+)
+
+# A number-like token: digits, optionally grouped by spaces, dots or dashes.
+_NUMBERISH = re.compile(r"(?<![\w.-])\d(?:[ .\-]?\d){7,16}(?![\w]|[.-]\d)")
+
+# Words that announce a national identifier, in the languages applicants write in.
+_NATIONAL_ID_CONTEXT = re.compile(
+    r"\b(?:ssn|ss#|social(?:\s+security)?(?:\s+(?:no|number|#))?|national\s+(?:id|insurance|identity)|id\s+(?:no|number)|"
+    r"tax\s+(?:id|identification|number)|tin|itin|steuer[\s-]?(?:id|identifikationsnummer|nummer)|"
+    r"(?:steuerliche\s+)?identifikationsnummer|idnr|insee|nir|s[ée]curit[ée]\s+sociale|num[ée]ro\s+fiscal|"
+    r"aadhaa?r|uid(?:ai)?|bsn|burgerservicenummer|sofinummer|pesel|dni|nie|nif|codice\s+fiscale|personnummer|"
+    r"henkil[öo]tunnus|cpr|curp|rfc|sin|cpf|pps|n[uú]mero\s+de\s+identificaci[oó]n)\b",
+    re.IGNORECASE,
+)
+
+_PASSPORT_CONTEXT = re.compile(
+    r"\b(?:passport|passeport|reisepass|pass(?:nummer)?|pasaporte|passaporto|paspoort|passaporte|paszport)\b"
+    r"(?:\s+(?:no|nr|number|num[ée]ro|nummer|n[uú]mero|#|id))?\.?",
+    re.IGNORECASE,
+)
+# Passport numbers: 6-9 letters and digits, with at least one digit.
+_PASSPORT_VALUE = re.compile(r"(?<![\w])(?=[A-Z0-9]*\d)[A-Z0-9]{6,9}(?![\w])")
+
+_DOB_CONTEXT = re.compile(
+    r"\b(?:born|birth(?:day|date)?|dob|d\.o\.b\.?|date\s+of\s+birth|geboren|geburtsdatum|geburtstag|n[ée]e?|"
+    r"date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa]|nat[oa]|data\s+di\s+nascita|data\s+de\s+nascimento|"
+    r"nascid[oa]|geboortedatum|geboren\s+op)\b",
+    re.IGNORECASE,
+)
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|"
+    r"nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|f[ée]vrier|mars|avril|"
+    r"juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|"
+    r"septiembre|octubre|noviembre|diciembre)\.?"
+)
+_DATE = re.compile(
+    r"(?<![\w./-])(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2}|"
+    r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTHS + r",?\s+(?:19|20)\d{2}|"
+    + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2})(?![\w]|[./-]\d)",
+    re.IGNORECASE,
+)
+
+_STREET_WORDS = (
+    r"(?i:street|st|road|rd|avenue|ave|terrace|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|close|crescent|"
+    r"square|sq|parkway|pkwy|highway|hwy|row|mews|gardens|grove|hill|walk)"
+)
+_CAP = r"[A-ZÀ-Þ][a-zà-ÿ'’-]+"  # a capitalised word (street or city name)
+# "742 Evergreen Terrace, Springfield", "221B Baker Street, London NW1 6XE"; an
+# optional "Flat 4," in front and ", City [POSTCODE]" behind.
+_ADDRESS_EN = re.compile(
+    r"(?:(?i:flat|apt\.?|apartment|unit|suite)\s+\w+,?\s+)?"
+    r"\b\d{1,5}[A-Za-z]?\s+(?:" + _CAP + r"\s+){1,3}" + _STREET_WORDS + r"\b\.?"
+    r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
+    r"(?:,\s*" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?|[A-Z]{2}\b))?)?",
+)
+# "Hauptstraße 12, 10115 Berlin", "Rue de Rivoli 99, 75001 Paris", "Kerkstraat 5, 1017 GC Amsterdam".
+_ADDRESS_EU = re.compile(
+    r"(?:\b(?i:rue|avenue|boulevard|place|chemin|all[ée]e|impasse|quai|calle|avenida|plaza|via|viale|piazza|rua)\s+"
+    r"(?:(?:de|del|della|des|du|la|le|l'|d')\s*)*" + _CAP + r"(?:\s+" + _CAP + r")?"
+    r"|\b[A-ZÀ-Þ][\wÀ-ÿ-]*(?:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|straat|laan|gracht|plein|kade|vej|gatan|gade))"
+    r"\s+\d{1,4}[a-zA-Z]?"
+    r"(?:,\s*(?:\d{4,5}(?:\s?[A-Z]{2})?\s+)?" + _CAP + r")?",
+)
+_ADDRESS_LEAD = re.compile(r"\b\d{1,4}[a-z]?,?\s+(?:rue|avenue|boulevard|chemin|calle|via|rua)\s+", re.IGNORECASE)
+
+# Names announced by the writer: "my name is Maria Gonzalez", "Mr. Kowalski".
+_NAME_WORD = r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?"
+_PERSON_CONTEXT = re.compile(
+    r"(?i:\b(?:my|his|her|their)\s+name\s+is|\bname\s*:|\bthis\s+is|\bi\s+am|\bi'm|\bich\s+bin|\bich\s+hei(?:ß|ss)e|"
+    r"\bje\s+m'appelle|\bme\s+llamo|\bmi\s+chiamo|\bmijn\s+naam\s+is|"
+    r"\b(?:my|his|her)\s+(?:father|mother|husband|wife|son|daughter|brother|sister|partner),?)\s+"
+    r"(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){0,2})",
+)
+_TITLE_NAME = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Monsieur|Madame|Mme|Sr|Sra|Sig|Sig\.ra)\.?\s+(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)"
+)
+# Capitalised words that follow "I'm" / "this is" without being names.
+_NOT_NAMES = frozenset(
+    "The A An I It This That Not Self Self-Employed Employed Unemployed Retired Sorry Happy Interested Trying Looking New "
+    "Here There Still Just Also Currently Calling Writing Asking Applying From With Your Our Tandem Tenant Admin Done "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday English French German Spanish".split()
+)
+
+
+def _context_before(text: str, start: int, pattern: re.Pattern[str], window: int = 40) -> bool:
+    return pattern.search(text[max(0, start - window) : start]) is not None
+
+
+def _find_emails(text: str) -> Iterator[Finding]:
+    for m in _EMAIL.finditer(text):
+        yield m.start(), m.end(), "email", 1.0
+
+
+def _find_cards(text: str) -> Iterator[Finding]:
+    for m in _CARD.finditer(text):
+        digits = _digits(m.group())
+        # Issuer digits 2-6 (Mastercard 2-series, Amex 3, Visa 4, Mastercard 5, Discover 6).
+        if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_valid(digits):
+            yield m.start(), m.end(), "card", 1.0
+            continue
+        # A trailing group may not belong to the card ("4111 1111 1111 1111 2027"):
+        # try shorter prefixes that end at a separator.
+        value = m.group()
+        for cut in [i for i, ch in enumerate(value) if not ch.isdigit()][::-1]:
+            head = _digits(value[:cut])
+            if 13 <= len(head) <= 19 and head[0] in "23456" and luhn_valid(head):
+                yield m.start(), m.start() + cut, "card", 0.9
+                break
+
+
+def _find_ibans(text: str) -> Iterator[Finding]:
+    for m in _IBAN.finditer(text):
+        value = m.group()
+        # The greedy run may swallow a following word: shrink until the check holds.
+        parts = value.split(" ")
+        for n in range(len(parts), 0, -1):
+            candidate = " ".join(parts[:n])
+            if iban_valid(candidate):
+                yield m.start(), m.start() + len(candidate), "iban", 1.0
+                break
+
+
+def _find_national_ids(text: str) -> Iterator[Finding]:
+    for pattern in (_SSN_SEP, _NINO):
+        for m in pattern.finditer(text):
+            yield m.start(), m.end(), "national_id", 1.0
+    for m in _NUMBERISH.finditer(text):
+        value, digits = m.group(), _digits(m.group())
+        context = _context_before(text, m.start(), _NATIONAL_ID_CONTEXT)
+        # Checksummed ids stand on their own when written in their usual grouping
+        # or announced; any 8-15 digit number right after an id word is an id too.
+        if context and 8 <= len(digits) <= 15:
+            yield m.start(), m.end(), "national_id", 0.9
+        elif (len(digits) == 15 and insee_valid(value)) or (
+            len(digits) == 12 and aadhaar_valid(value) and re.fullmatch(r"\d{4}[ -]\d{4}[ -]\d{4}", value)
+        ):
+            yield m.start(), m.end(), "national_id", 0.8
+    # INSEE numbers are often written in their groups: "1 85 05 78 006 048 30".
+    for m in re.finditer(r"(?<![\w])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?![\w])", text):
+        if insee_valid(m.group()):
+            yield m.start(), m.end(), "national_id", 0.9
+
+
+def _find_passports(text: str) -> Iterator[Finding]:
+    for ctx in _PASSPORT_CONTEXT.finditer(text):
+        tail = text[ctx.end() : ctx.end() + 40]
+        m = _PASSPORT_VALUE.search(tail.upper())
+        # Only the first plausible token after the word, and not a year or an amount.
+        if m and not re.fullmatch(r"(?:19|20)\d{2}", m.group()):
+            start = ctx.end() + m.start()
+            yield start, start + len(m.group()), "passport", 0.85
+
+
+def _find_dates_of_birth(text: str) -> Iterator[Finding]:
+    for m in _DATE.finditer(text):
+        if _context_before(text, m.start(), _DOB_CONTEXT, window=30):
+            yield m.start(), m.end(), "date_of_birth", 0.85
+
+
+def _find_addresses(text: str) -> Iterator[Finding]:
+    for pattern in (_ADDRESS_EN, _ADDRESS_EU):
+        for m in pattern.finditer(text):
+            value = m.group().rstrip(",. ")
+            start = m.start()
+            lead = _ADDRESS_LEAD.search(text[max(0, start - 12) : start + 1])
+            if lead and pattern is _ADDRESS_EU:
+                start = max(0, start - 12) + lead.start()
+            yield start, m.start() + len(value), "address", 0.7
+
+
+def _find_names(text: str) -> Iterator[Finding]:
+    for pattern in (_PERSON_CONTEXT, _TITLE_NAME):
+        for m in pattern.finditer(text):
+            words = m.group(1).split()
+            while words and words[-1] in _NOT_NAMES:
+                words.pop()
+            if not words or words[0] in _NOT_NAMES:
+                continue
+            value = " ".join(words)
+            yield m.start(1), m.start(1) + len(value), "person", 0.7
+
+
+PATTERN_FINDERS: tuple[Callable[[str], Iterable[Finding]], ...] = (
+    _find_emails,
+    _find_ibans,
+    _find_cards,
+    _find_national_ids,
+    _find_passports,
+    _find_dates_of_birth,
+    _find_addresses,
+    _find_names,
+)
+
+
+def find_pattern_pii(text: str) -> list[Finding]:
+    """Every finding of the pattern recognizers, before overlaps are resolved (no Presidio needed)."""
+    return [f for finder in PATTERN_FINDERS for f in finder(text)]
+
+
+# --- resolving and replacing ---------------------------------------------------------
+
+
+def resolve(findings: Iterable[Finding]) -> list[Finding]:
+    """Non-overlapping findings: the higher-priority kind, then the earlier and longer span wins."""
+    taken: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (_PRIORITY[f[2]], f[0], -(f[1] - f[0]))):
+        if f[1] <= f[0] or any(f[0] < t[1] and t[0] < f[1] for t in taken):
+            continue
+        taken.append(f)
+    return sorted(taken)
+
+
+@lru_cache(maxsize=1)
+def _anonymizer() -> Any:
+    from presidio_anonymizer import AnonymizerEngine
+
+    return AnonymizerEngine()
+
+
+def apply_redactions(text: str, findings: Sequence[Finding]) -> Redaction:
+    """Replace resolved (non-overlapping) findings by their placeholders with Presidio's anonymizer."""
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+    found: dict[str, int] = {}
+    for _, _, kind, _ in findings:
+        found[kind] = found.get(kind, 0) + 1
+    if not findings:
+        return Redaction(text=text, found={})
+    kind_entity = {kind: entity for entity, kind in ENTITY_KINDS.items()}
+    results = [RecognizerResult(kind_entity[kind], start, end, score) for start, end, kind, score in findings]
+    operators = {kind_entity[k]: OperatorConfig("replace", {"new_value": PLACEHOLDERS[k]}) for k in found}
+    # No merging: two names side by side are two values, and counts must match the findings.
+    out = _anonymizer().anonymize(text=text, analyzer_results=results, operators=operators, merge_entities_with_spaces=False)
+    return Redaction(text=out.text, found=found)
+
+
+# --- Presidio ----------------------------------------------------------------------------
+
+
+def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS) -> list[Any]:
+    """The recognizers an analyzer needs: ours wrapped for Presidio, plus Presidio's phone recognizer.
+
+    Presidio's phone recognizer parses with ``phonenumbers`` and validates
+    against the numbering plans, so "+49 30 901820" is found and "+000000120"
+    (a format example) is not. Its card and MAC recognizers are left out: they
+    miss dotted cards or take them for MAC addresses.
+    """
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    kind_entity = {kind: entity for entity, kind in ENTITY_KINDS.items()}
+
+    class PatternFinder(EntityRecognizer):
+        """Runs one of this module's pattern finders inside Presidio."""
+
+        def __init__(self, finder: Callable[[str], Iterable[Finding]], entities: list[str]) -> None:
+            self._finder = finder
+            super().__init__(supported_entities=entities, name=f"tandem{finder.__name__}", supported_language="en")
+
+        def load(self) -> None:  # nothing to load: a regex and a checksum
+            pass
+
+        def analyze(self, text, entities, nlp_artifacts=None):  # noqa: D102 (Presidio's signature)
+            return [
+                RecognizerResult(kind_entity[kind], start, end, score)
+                for start, end, kind, score in self._finder(text)
+                if kind_entity[kind] in entities
+            ]
+
+    entities_of = {
+        _find_emails: ["EMAIL_ADDRESS"], _find_ibans: ["IBAN_CODE"], _find_cards: ["CREDIT_CARD"],
+        _find_national_ids: ["NATIONAL_ID"], _find_passports: ["PASSPORT"], _find_dates_of_birth: ["DATE_OF_BIRTH"],
+        _find_addresses: ["ADDRESS"], _find_names: ["PERSON"],
+    }  # fmt: skip
+    out: list[Any] = [PatternFinder(f, entities_of[f]) for f in PATTERN_FINDERS]
+    out.append(PhoneRecognizer(supported_regions=tuple(phone_regions), supported_language="en"))
+    out.append(PatternFinder(_find_legacy_phones, ["PHONE_NUMBER"]))
+    return out
+
+
+# National shapes Presidio's phone recognizer rejects for the fictional ranges
+# used in documentation (555-01xx, Ofcom drama numbers) but people still write.
+_PHONE_NANP = re.compile(r"(?<![\w+.-])(?:1[ .-])?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w]|[.-]\d)")
+_PHONE_TRUNK = re.compile(
+    r"(?<![\w+.-])(?:(?:\(0\d{1,4}\)|0\d{1,4})[ .-]?\d{3,4}[ .-]?\d{3,4}|0\d(?:[ .-]\d{2}){4})(?![\w]|[.-]\d)"
+)
+_PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?(?:\(\d{1,5}\)|\d{1,5})){1,6}(?!\d|[.-]\d)")
+
+
+def _find_legacy_phones(text: str) -> Iterator[Finding]:
+    for m in _PHONE_INTL.finditer(text):
+        # Country codes never start with 0, and E.164 allows 7-15 digits.
+        if 8 <= len(_digits(m.group())) - (2 if m.group().startswith("00") else 0) <= 15:
+            yield m.start(), m.end(), "phone", 0.6
+    for m in _PHONE_NANP.finditer(text):
+        yield m.start(), m.end(), "phone", 0.6
+    for m in _PHONE_TRUNK.finditer(text):
+        if 10 <= len(_digits(m.group())) <= 11 and not m.group().isdigit():
+            yield m.start(), m.end(), "phone", 0.6
+
+
+def build_analyzer(nlp_engine: Any = None, *, phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS) -> Any:
+    """A Presidio ``AnalyzerEngine`` with this module's recognizers.
+
+    Args:
+        nlp_engine: A loaded Presidio NLP engine (spaCy) to add person names from
+            its NER; ``None`` builds the pattern-only engine (no model needed).
+        phone_regions: Regions whose national phone formats are recognised.
+
+    Returns:
+        The analyzer; build it once per process and pass it to ``redact_pii``.
+    """
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NoOpNlpEngine
+
+    registry = RecognizerRegistry(supported_languages=["en"])
+    for recognizer in presidio_recognizers(phone_regions):
+        registry.add_recognizer(recognizer)
+    if nlp_engine is None:
+        nlp_engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
+    else:
+        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+
+        # Only PERSON from NER: its dates, places and organisations are not PII
+        # on their own and would blank out ordinary policy text.
+        registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON"], supported_language="en"))
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+
+
+@lru_cache(maxsize=1)
+def default_analyzer() -> Any:
+    """The pattern-only analyzer, built once per process on first use."""
+    return build_analyzer()
+
+
+# Person names from NER are kept only when they look like names: two or more
+# capitalised words, or one after a title. Single capitalised words in
+# technical text ("Presidio", "Qdrant") are NER's usual false positives.
+def _plausible_person(text: str, start: int, end: int) -> bool:
+    value = text[start:end]
+    words = value.split()
+    if not words or any(not w[:1].isupper() for w in words) or any(w in _NOT_NAMES for w in words):
+        return False
+    if any(ch.isdigit() for ch in value) or "_" in value:
+        return False
+    return len(words) >= 2 or re.search(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau)\.?\s*$", text[max(0, start - 8) : start]) is not None
+
+
+def redact_pii(text: str, analyzer: Any = None) -> Redaction:
+    """Replaces personal data in ``text`` by ``[KIND]`` placeholders.
+
+    Findings are collected on the original text, overlaps resolved by kind
+    priority (email, IBAN, card, national id, passport, date of birth, phone,
+    address, person), then replaced in one pass.
+
+    Args:
+        text: Any text (a question, an answer, a document chunk).
+        analyzer: A Presidio analyzer from ``build_analyzer`` (with or without
+            spaCy); ``None`` uses the process-wide pattern-only analyzer.
+
+    Returns:
+        The redacted text and the count of values per kind found.
+    """
+    if not text:
+        return Redaction(text=text, found={})
+    engine = analyzer if analyzer is not None else default_analyzer()
+    findings: list[Finding] = []
+    for r in engine.analyze(text=text, language="en", score_threshold=MIN_SCORE):
+        kind = ENTITY_KINDS.get(r.entity_type)
+        if kind is None:
+            continue
+        if kind == "person" and r.recognition_metadata and "Spacy" in str(r.recognition_metadata.get("recognizer_name", "")):
+            if not _plausible_person(text, r.start, r.end):
+                continue
+        findings.append((r.start, r.end, kind, r.score))
+    return apply_redactions(text, resolve(findings))
