@@ -640,6 +640,15 @@ def main() -> None:
     except (ValidationError, SettingsInvalid) as exc:  # settings built lazily inside a command
         _print_error(settings_error_message(exc))
         sys.exit(2)
+    except Exception as exc:
+        # Any command that opens Qdrant's local folder (rollback index, reindex
+        # reads, ask) may find it held by another process: one line, not a traceback.
+        from infra.factory import IndexLocked
+
+        if not isinstance(exc, IndexLocked):
+            raise
+        _print_error(str(exc))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,7 @@ def start_and_watch(
         NotStarted: the deployment is not on the server, or no worker picked the run up
             (the run is then cancelled so it does not start later by surprise).
     """
+    import httpx
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
@@ -181,6 +182,13 @@ def start_and_watch(
             except KeyboardInterrupt:
                 console.print(f"stopped watching; the run goes on: {link}", soft_wrap=True)
                 return 130
+            except (httpx.HTTPError, OSError) as exc:  # the server went away (or stopped answering) mid-run
+                console.print(
+                    f"[red]lost the Prefect server at {mask_url(api_url)} while watching run {run.name}[/]: "
+                    f"{type(exc).__name__}: {_one_line(str(exc))[:200]}; the run may still be going: {link}",
+                    soft_wrap=True,
+                )
+                return EXIT_FAILED
     state = run.state
     ok = bool(state and state.is_completed())
     try:

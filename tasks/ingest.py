@@ -169,6 +169,15 @@ def ingest_partition(ds: date, scenario: str | None = None, scenario_start: date
         ledger.record_failure(dataset=schema.name, ds=ds, error=str(exc), flow_run_id=run_id)
         logger.error("partition %s ds=%s rejected: %s", schema.name, ds, exc)
         raise
+    except Exception as exc:
+        # Not the data's fault (the lake refused the write, the source is down...):
+        # recorded too, so `backfill --mode failed` finds the day. A retry that
+        # succeeds turns the row to ok; a committed day is never marked failed.
+        try:
+            ledger.record_failure(dataset=schema.name, ds=ds, error=f"{type(exc).__name__}: {exc}", flow_run_id=run_id)
+        except Exception:  # the ops database itself is the problem: the original error matters more
+            logger.exception("could not record the failure of %s ds=%s in the ledger", schema.name, ds)
+        raise
 
     if len(quarantined):
         logger.warning("ds=%s: %d row(s) quarantined, e.g. %s", ds, len(quarantined), quarantined["_reason"].iloc[0])

@@ -64,6 +64,11 @@ def build_pii_analyzer(engine: str = "spacy", spacy_model: str = "en_core_web_sm
 
     nlp = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": spacy_model}])
     nlp.load()
+    # spaCy also tags numbers, money, laws...; no recognizer asks for those, and
+    # Presidio logs a warning for every one it cannot map (dozens per question).
+    config = nlp.ner_model_configuration
+    ner_labels = set(nlp.nlp["en"].get_pipe("ner").labels) if "ner" in nlp.nlp["en"].pipe_names else set()
+    config.labels_to_ignore = set(config.labels_to_ignore) | (ner_labels - set(config.model_to_presidio_entity_mapping))
     return build_analyzer(nlp, phone_regions=phone_regions)
 
 

@@ -282,3 +282,26 @@ def test_a_corrupted_partition_is_named_and_not_retried(tandem):
 
     assert retry_unless_bad_input(None, None, Failed(data=info.value)) is False
     assert retry_unless_bad_input(None, None, Failed(data=ConnectionError("blip"))) is True
+
+
+def test_a_day_that_fails_outside_validation_is_recorded_failed_then_redone(tandem, monkeypatch):
+    from prefect.logging import disable_run_logger
+
+    from infra.stores.lake import ParquetLake
+    from tasks.ingest import ingest_partition
+
+    # given a lake that refuses writes (a full disk, a revoked bucket permission)
+    def refuse(self, *args, **kwargs):
+        raise PermissionError("lake is read-only")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(ParquetLake, "write_partition", refuse)
+        # when the day is ingested (the task body alone: no retries to wait for)
+        with disable_run_logger(), pytest.raises(PermissionError):
+            ingest_partition.fn(DAY)
+    # then the ledger says the day failed and why, so `backfill --mode failed` finds it
+    record = build_partition_ledger(get_settings()).get("applications", DAY)
+    assert record.status == "failed" and "PermissionError: lake is read-only" in record.error
+    # and once the lake takes writes again, the rerun commits it
+    assert ingest(DAY)["rows"] == 400
+    assert build_partition_ledger(get_settings()).get("applications", DAY).status == "ok"
