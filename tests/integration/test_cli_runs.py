@@ -89,9 +89,14 @@ def test_backfill_shows_progress_outcome_and_exit_code(served: Path):
     assert f"{DAYS[1]} failed:" in out, out
     assert "ingest ds=" in out, out  # task runs shown as they finished
     assert "/runs/flow-run/" in out, out
-    # when the day is fixed and the range is backfilled again (mode missing: the failed day never committed)
+    # and the ledger recorded the day as failed, with the cause
+    failed = build_partition_ledger(get_settings()).get("applications", DAYS[1])
+    assert failed.status == "failed" and failed.error, failed
+    # when the day is fixed and the range's failed days are backfilled again
     blocker.unlink()
-    result = runner.invoke(app, ["backfill", DAYS[0].isoformat(), DAYS[-1].isoformat(), "--start-timeout", "120"], env=env)
+    result = runner.invoke(
+        app, ["backfill", DAYS[0].isoformat(), DAYS[-1].isoformat(), "--mode", "failed", "--start-timeout", "120"], env=env
+    )
     # then it completes: one day done, two skipped, and the ledger agrees
     assert result.exit_code == 0, result.output
     assert "1 day(s) done" in result.output and "2 skipped" in result.output, result.output
