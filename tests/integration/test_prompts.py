@@ -27,6 +27,24 @@ def indexed(tmp_path_factory):
         yield tmp
 
 
+def _builtin_version(registry) -> int:
+    """The built-in prompt's version, whatever the module's other tests registered after it."""
+    ensure_default_prompt(get_settings())  # registers it when the registry is empty
+    versions = sorted(int(v.version) for v in registry.versions())
+    for version in versions:
+        if (registry.client.get_prompt_version(registry.name, version).tags or {}).get("source") == "tandem default":
+            return version
+    raise AssertionError(f"no built-in prompt among versions {versions}")
+
+
+def _production(registry) -> int:
+    """Production's version; the built-in is released first when no test has yet (tests run in any order)."""
+    if registry.alias_version("production") is None:
+        release = release_prompt(get_settings(), _builtin_version(registry))
+        assert release.moved, release.message
+    return registry.alias_version("production")
+
+
 def write_template(tmp: Path, name: str, text: str) -> str:
     path = tmp / name
     path.write_text(text)
@@ -37,7 +55,7 @@ def test_the_built_in_prompt_passes_its_gate_and_the_move_is_recorded(indexed):
     # A version of its own (the built-in template, one line longer), so production
     # moves whatever the module's other tests did to it before.
     registry = build_prompt_registry(get_settings())
-    builtin = registry.get(ensure_default_prompt(get_settings()).version)
+    builtin = registry.get(_builtin_version(registry))
     path = write_template(indexed, "builtin-copy.txt", builtin.template + "\nCite every sentence.")
     out = CliRunner().invoke(app, ["prompts", "register", path, "-m", "built-in, restated"])
     assert out.exit_code == 0, out.output
@@ -56,7 +74,7 @@ def test_the_built_in_prompt_passes_its_gate_and_the_move_is_recorded(indexed):
 
 def test_a_version_that_fails_the_gate_is_held_and_production_stays(indexed):
     registry = build_prompt_registry(get_settings())
-    before = registry.alias_version("production") or ensure_default_prompt(get_settings()).version
+    before = _production(registry)
     path = write_template(indexed, "strict.txt", registry.get(before).template)
     # A prompt version so strict it declines almost every question.
     out = CliRunner().invoke(app, ["prompts", "register", path, "-m", "too strict", "-p", "min_similarity=0.95"])
@@ -80,10 +98,7 @@ def test_a_template_without_context_is_rejected_before_registration(indexed):
 
 def test_promote_then_rollback_restores_the_previous_production_version(indexed):
     registry = build_prompt_registry(get_settings())
-    first = ensure_default_prompt(get_settings()).version
-    if registry.alias_version("production") is None:
-        release_prompt(get_settings(), first)
-    current = registry.alias_version("production")
+    current = _production(registry)
     path = write_template(indexed, "terse.txt", registry.get(current).template + "\nBe brief.")
     CliRunner().invoke(app, ["prompts", "register", path, "-m", "terse", "-p", "max_sentences=2"])
     new = registry.alias_version("staging")
@@ -123,7 +138,8 @@ def test_llm_as_judge_runs_only_with_an_endpoint_and_averages_several_runs(index
     from tests.fakes.chat_server import FakeChatServer
 
     golden = load_golden(get_settings().resolved_golden_path)
-    spec = build_prompt_registry(get_settings()).get(ensure_default_prompt(get_settings()).version)
+    registry = build_prompt_registry(get_settings())
+    spec = registry.get(_builtin_version(registry))
     without = evaluate_prompt(build_gateway(get_settings()), golden, build_rag_tracking(get_settings()), prompt=spec, collection="docs-v1", force=True)
     assert "judge_score" not in without.metrics
 
