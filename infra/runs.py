@@ -37,6 +37,7 @@ from typing import Any
 
 from rich.console import Console
 
+from models.dates import BACKFILL_MODES  # one rule for the flow and the CLI
 from infra.masking import mask_url
 from infra.settings import TandemSettings
 
@@ -438,7 +439,6 @@ OUTCOMES: dict[str, Callable[[TandemSettings, RunRequest, RunView], Outcome]] = 
 
 
 # -- --dry-run: the plan, from the stores, nothing started ------------------------------
-BACKFILL_MODES = {"missing": {None}, "failed": {"failed"}, "all": {None, "ok", "failed"}}
 
 
 def plan(request: RunRequest, settings: TandemSettings, console: Console) -> None:

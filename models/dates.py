@@ -42,3 +42,12 @@ def check_range(start: date, end: date | None = None, *, today: date, allow_futu
     if not days:  # pragma: no cover - end >= start always gives at least one day
         raise ImpossibleRange(f"the range {start}..{end} holds no day")
     return days
+
+
+# Which ledger statuses each backfill mode runs (None: never ingested). One rule
+# for the flow's plan and the CLI's --dry-run and outcome.
+BACKFILL_MODES: dict[str, frozenset] = {
+    "missing": frozenset({None}),
+    "failed": frozenset({"failed"}),
+    "all": frozenset({None, "ok", "failed"}),
+}

@@ -8,13 +8,13 @@ from typing import Literal
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
-from models.dates import check_range
+from models.dates import BACKFILL_MODES, check_range
 from infra.factory import build_partition_ledger, build_source
 from infra.settings import get_settings
 from tasks.common import today_utc
 
 Mode = Literal["missing", "failed", "all"]
-MODES = ("missing", "failed", "all")
+MODES = tuple(BACKFILL_MODES)
 
 
 @task(name="plan-backfill")
@@ -36,7 +36,7 @@ def plan_backfill(start: date, end: date, mode: Mode = "missing") -> list[dict]:
     days = check_range(start, end, today=today_utc(), allow_future=schema.allow_future)
     dataset = schema.name
     statuses = build_partition_ledger(settings).statuses(dataset, days)
-    wanted = {"missing": {None}, "failed": {"failed"}, "all": {None, "ok", "failed"}}[mode]
+    wanted = BACKFILL_MODES[mode]
     return [{"ds": d, "ledger_status": statuses[d] or "missing", "run": statuses[d] in wanted} for d in days]
 
 

@@ -6,25 +6,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from infra.cli import app
-from infra.factory import build_partition_ledger, ops_engine
+from infra.factory import build_partition_ledger
 from infra.settings import get_settings
+from tests.unit.conftest import run_cli
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "tandem"))
-    get_settings.cache_clear()
-    ops_engine.cache_clear()
-    yield tmp_path / "tandem"
-    get_settings.cache_clear()
-    ops_engine.cache_clear()
-
-
-def _run(*args: str, **env: str):
-    return CliRunner().invoke(app, list(args), env=env)
+# Every test gets a fresh data dir (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("data_dir")
+_run = run_cli
 
 
 def test_settings_masks_database_passwords_and_keys():

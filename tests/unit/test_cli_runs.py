@@ -9,28 +9,16 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from infra.cli import app
-from infra.factory import ops_engine
 from infra.runs import local_api_url
-from infra.settings import get_settings
+from tests.unit.conftest import run_cli
 
 TODAY = date.today()
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TANDEM_DATA_DIR", str(tmp_path / "tandem"))
-    get_settings.cache_clear()
-    ops_engine.cache_clear()
-    yield tmp_path / "tandem"
-    get_settings.cache_clear()
-    ops_engine.cache_clear()
-
-
-def _run(*args: str, **env: str):
-    return CliRunner().invoke(app, list(args), env=env)
+# Every test gets a fresh data dir (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("data_dir")
+_run = run_cli
 
 
 @pytest.mark.parametrize(
