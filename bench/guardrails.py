@@ -1,14 +1,29 @@
 """Guardrail figures on the development and the held-out sets, side by side.
 
-Run ``python bench/guardrails.py`` (both splits), ``--split dev`` while tuning,
-``--tune`` to choose the semantic threshold on the development split only.
-Prints; asserts nothing (this is a measurement, not a test).
+Run ``python bench/guardrails.py`` (development splits and the first held-out
+set), ``--split devall`` while tuning, ``--tune`` to choose the semantic
+threshold on the development splits only. Prints; asserts nothing (this is a
+measurement, not a test).
 
-* development = ``infra/demo/attacks.yaml`` (cases and documents) plus the demo
+Development splits (rules, exemplars and the threshold are tuned on them):
+
+* ``dev`` = ``infra/demo/attacks.yaml`` (cases and documents) plus the demo
   corpus (``runbooks/poisoned-vendor-note.md`` poisoned, every other document
-  clean). Rules, exemplars and the threshold are tuned on it.
-* held-out = ``bench/data/guardrails_heldout.yaml``, written before any tuning
-  and never tuned on.
+  clean).
+* ``dev2`` = ``bench/data/guardrails_heldout_lead.yaml``. Written by the lead as
+  a second held-out set; its misses were seen on 2026-11-30 (4/30 benign
+  refused, one NI number and one poisoned document missed), so it can no longer
+  measure generalization and was moved into development. The file keeps its name.
+* ``dev3`` = ``bench/data/guardrails_dev_extra.yaml``: benign risky-sounding
+  questions written after those misses, by failure family rather than by case,
+  with imperative counterparts among its injections.
+
+Held-out splits (measured, never tuned on):
+
+* ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
+* ``heldout3`` = ``bench/data/guardrails_heldout_3.yaml``, written by another
+  author while the 2026-11-30 tuning ran, without reading it; run it with
+  ``--split heldout3`` only after the last tuning change.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -40,15 +55,22 @@ DEV = ROOT / "infra" / "demo" / "attacks.yaml"
 CORPUS = ROOT / "infra" / "demo" / "corpus"
 POISONED = "runbooks/poisoned-vendor-note.md"
 HELDOUT = ROOT / "bench" / "data" / "guardrails_heldout.yaml"
-# A second held-out set, written by another author after the guardrails were built
-# without reading them: a check on the first held-out set's figures.
-HELDOUT_LEAD = ROOT / "bench" / "data" / "guardrails_heldout_lead.yaml"
-SPLITS = {"dev": DEV, "heldout": HELDOUT, "lead": HELDOUT_LEAD}
+# Written as a second held-out set; moved into development once its misses were seen (2026-11-30).
+DEV2 = ROOT / "bench" / "data" / "guardrails_heldout_lead.yaml"
+DEV3 = ROOT / "bench" / "data" / "guardrails_dev_extra.yaml"
+# A third held-out set, written while the 2026-11-30 tuning ran: never read while tuning.
+HELDOUT3 = ROOT / "bench" / "data" / "guardrails_heldout_3.yaml"
+SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "heldout": HELDOUT, "heldout3": HELDOUT3}
+DEVELOPMENT = ("dev", "dev2", "dev3")
+# Names that run several splits. heldout3 is never in a group: it runs only when asked by name.
+GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
 def load_split(name: str) -> dict:
     """Cases and documents of one split, as plain dicts."""
     path = SPLITS[name]
+    if not path.exists():
+        raise SystemExit(f"split {name!r}: {path.relative_to(ROOT)} does not exist")
     data = yaml.safe_load(path.read_text("utf-8"))
     docs = list(data.get("documents") or [])
     if name == "dev":
@@ -153,8 +175,14 @@ def _cell(v) -> str:
     return f"{v:.1f}"
 
 
+def merge_splits(names) -> dict:
+    """Cases and documents of several splits as one."""
+    parts = [load_split(n) for n in names]
+    return {"path": None, "cases": [c for p in parts for c in p["cases"]], "documents": [d for p in parts for d in p["documents"]]}
+
+
 def tune(split: dict, embed) -> None:
-    """Semantic scores on the development split and the threshold they give."""
+    """Semantic scores on the development splits and the threshold they give."""
     from indexes.guardrails import check_injection
     from indexes.guardrails.normalize import variants
     from infra.clients.pii import build_semantic_detector
@@ -185,12 +213,13 @@ def tune(split: dict, embed) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["dev", "heldout", "lead", "both", "all"], default="all",
-                        help="both = dev and heldout; all = dev, heldout and the second held-out set (lead)")
+    parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
+                        help="devall = dev, dev2, dev3 (development); both = dev and heldout; all = devall and heldout; "
+                             "heldout3 only by name")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
-    parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development split")
-    parser.add_argument("-v", "--verbose", action="store_true", help="list every miss (development split only)")
+    parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every miss (development splits only)")
     parser.add_argument("--show-heldout-misses", action="store_true",
                         help="list the held-out misses too (for the report only: never tune on them)")
     args = parser.parse_args()
@@ -207,7 +236,7 @@ def main() -> None:
 
         embed = get_embedder().embed_cached
     if args.tune:
-        tune(load_split("dev"), embed)
+        tune(merge_splits(DEVELOPMENT), embed)
         return
     t0 = time.perf_counter()
     semantic = None if args.no_semantic else build_semantic_detector(embed)
@@ -215,11 +244,11 @@ def main() -> None:
     if semantic is not None:
         semantic.score(["warm up"])
     build_sem_s = time.perf_counter() - t0
-    splits = {"both": ["dev", "heldout"], "all": ["dev", "heldout", "lead"]}.get(args.split, [args.split])
+    splits = GROUPS.get(args.split, [args.split])
     results = {}
     for name in splits:
         print(f"{name}: {load_split(name)['path'].relative_to(ROOT)}")
-        results[name] = evaluate(load_split(name), guard, verbose=(args.verbose and name == "dev") or args.show_heldout_misses)
+        results[name] = evaluate(load_split(name), guard, verbose=(args.verbose and name in DEVELOPMENT) or args.show_heldout_misses)
     config = f"PII engine {args.engine}, {'rules only' if args.no_semantic else f'rules + semantic (threshold {semantic.threshold:.2f}, margin {semantic.margin:.2f})'}"
     print(f"\nguardrails: {config}; analyzer built in {build_pii_s:.1f} s, semantic bank in {build_sem_s:.1f} s")
     print(f"| {'metric':<34} | " + " | ".join(f"{n:<16}" for n in splits) + " |")

@@ -14,6 +14,13 @@ Run with ``make bench`` (after the risk-scorer benchmarks) or
   question once (response-cache misses), then again (hits);
 * guardrails on the shipped attack set: detection and false-positive rates.
 
+``python bench/rag.py quality`` prints the answer-quality table instead (every
+golden-set metric of ``infra.rag.evaluation.evaluate_answers`` with the
+built-in prompt, and the offline answer latency) on the demo corpus (dev) and
+on ``bench/data/unseen`` (49 Node.js contributor guides, hard-wrapped, with a
+34-question golden set written before any tuning), plus three answers of each
+quoted verbatim. ``--corpus DIR --golden FILE`` runs it on any other corpus.
+
 The corpus is the demo corpus copied ``BENCH_RAG_COPIES`` times (default 3),
 each copy made distinct so every document has its own hash.
 """
@@ -183,5 +190,96 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+QUALITY_KEYS = ("answered", "hit_at_{k}", "mrr_at_{m}", "ndcg_at_{k}", "context_docs", "context_precision", "context_recall",
+                "sentence_completeness", "faithfulness", "citation_coverage", "answer_relevance", "answer_similarity", "token_f1", "rouge_l")
+CORPORA = {
+    "dev (demo corpus)": (ROOT / "infra" / "demo" / "corpus", ROOT / "infra" / "demo" / "golden.yaml"),
+    "unseen (bench/data/unseen)": (ROOT / "bench" / "data" / "unseen" / "corpus", ROOT / "bench" / "data" / "unseen" / "golden.yaml"),
+}
+
+
+def quality_run(corpus: Path, golden_path: Path, work: Path, quote: int = 3) -> dict:
+    """Build an index of ``corpus`` in ``work`` and evaluate the built-in prompt on ``golden_path`` (offline generator)."""
+    isolated_env(work, TANDEM_INDEX__CORPUS_DIR=str(corpus), TANDEM_INDEX__GOLDEN_PATH=str(golden_path),
+                 TANDEM_INDEX__INCLUDE_MODEL_CARDS="false")
+    from infra.factory import build_embedder, build_gateway, build_index_builds, build_vector_index, close_vector_clients
+    from infra.rag import indexing
+    from infra.rag.evaluation import evaluate_answers
+    from infra.settings import get_settings
+    from infra.sources.corpus import read_corpus
+    from infra.sources.golden import load_golden
+    from indexes.prompts import DEFAULT_PARAMS, DEFAULT_TEMPLATE, PromptSpec
+
+    from infra.factory import ops_engine
+
+    get_settings.cache_clear()  # each corpus has its own environment
+    ops_engine.cache_clear()
+    settings = get_settings()
+    loaded = read_corpus(corpus)
+    golden = load_golden(golden_path)
+    golden.check_against({d.doc_id for d in loaded.documents})
+    embedder = build_embedder(settings)
+    index, builds = build_vector_index(settings), build_index_builds(settings)
+    t = time.perf_counter()
+    plan = indexing.plan_build(settings, loaded, index, builds, embedder)
+    built = indexing.build_collection(settings, loaded, plan, index, embedder)
+    index.point_alias(plan.collection)
+    build_s = time.perf_counter() - t
+    gateway = build_gateway(settings)
+    spec = PromptSpec(settings.prompt.name, 1, DEFAULT_TEMPLATE, dict(DEFAULT_PARAMS))
+    latency = {"cold": []}  # first time each question's sentences are embedded (the evaluation then runs warm)
+    for q in golden.questions:
+        t = time.perf_counter()
+        gateway.answer_with(q.question, prompt=spec, collection=plan.collection, generator="offline")
+        latency["cold"].append((time.perf_counter() - t) * 1000)
+    t = time.perf_counter()
+    metrics, details = evaluate_answers(gateway, golden, prompt=spec, collection=plan.collection)
+    latency["eval_s"] = time.perf_counter() - t
+    close_vector_clients()
+    return {"docs": len(loaded.documents), "chunks": built.embedded_chunks, "build_s": build_s, "metrics": metrics,
+            "details": details, "latency": latency, "k": settings.index.top_k, "mrr_k": settings.index.mrr_k}
+
+
+def _p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def quality(argv: list[str]) -> None:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="bench/rag.py quality")
+    parser.add_argument("--corpus", type=Path)
+    parser.add_argument("--golden", type=Path)
+    parser.add_argument("--json", type=Path, help="also write metrics and per-question details here")
+    parser.add_argument("--quote", type=int, default=3, help="answers quoted verbatim per corpus")
+    args = parser.parse_args(argv)
+    corpora = {"custom": (args.corpus, args.golden)} if args.corpus else CORPORA
+    results = {}
+    for name, (corpus, golden) in corpora.items():
+        with tempfile.TemporaryDirectory(prefix="tandem-quality-") as tmp:
+            results[name] = quality_run(corpus, golden, Path(tmp))
+    print(f"{'metric':24}" + "".join(f"{name[:26]:>28}" for name in results))
+    first = next(iter(results.values()))
+    for key in QUALITY_KEYS:
+        key = key.format(k=first["k"], m=first["mrr_k"])
+        print(f"{key:24}" + "".join(f"{r['metrics'].get(key, float('nan')):28.3f}" for r in results.values()))
+    print(f"{'questions (with ref.)':24}" + "".join(f"{int(r['metrics']['n_questions']):>22d} ({int(r['metrics']['n_with_reference'])})" for r in results.values()))
+    print(f"{'latency p50/p95 cold ms':24}" + "".join(f"{_p(r['latency']['cold'], .5):>20.0f} / {_p(r['latency']['cold'], .95):<5.0f}" for r in results.values()))
+    print(f"{'evaluation s (warm)':24}" + "".join(f"{r['latency']['eval_s']:28.0f}" for r in results.values()))
+    print(f"{'corpus docs / chunks':24}" + "".join(f"{r['docs']:>21d} / {r['chunks']:<4d}" for r in results.values()))
+    for name, r in results.items():
+        print(f"\n{name}: {args.quote} answers verbatim (every {max(len(r['details']) // max(args.quote, 1), 1)}th question)")
+        step = max(len(r["details"]) // max(args.quote, 1), 1)
+        for d in r["details"][::step][: args.quote]:
+            print(f"  {d['id']} Q: {d['question']}\n      A: {d['answer']}")
+    if args.json:
+        args.json.write_text(json.dumps({n: {k: v for k, v in r.items()} for n, r in results.items()}, indent=1, default=str))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["quality"]:
+        quality(sys.argv[2:])
+    else:
+        main()

@@ -1,4 +1,4 @@
-"""The main job (``make run``): the whole risk-scorer lifecycle on demo data."""
+"""The main job (``make run``): both lifecycles on demo data, then the nightly loop replayed over the last nights."""
 
 from __future__ import annotations
 
@@ -7,40 +7,61 @@ from datetime import date
 from prefect import flow
 
 from flows.backfill import backfill
+from flows.nightly_eval import nightly_eval
 from flows.prompt_release import prompt_release
 from flows.reindex import reindex
+from flows.remediate import remediate
 from flows.score import score
 from flows.train import train
 from tasks.common import shared_api_client
-from tasks.demo import ask_samples, ensure_prompt, plan_demo, summarize_demo
+from tasks.demo import (
+    ask_samples,
+    ask_traffic,
+    edit_corpus_document,
+    ensure_prompt,
+    plan_demo,
+    remedies_due,
+    summarize_demo,
+)
 
 
 @flow(name="demo")
-async def demo(days: int = 120, end: date | None = None, shock_days: int = 20, score_days: int = 7) -> dict:
-    """Both lifecycles on demo data: the risk scorer, then the RAG assistant.
+async def demo(days: int = 120, end: date | None = None, shock_days: int = 45, replay_nights: int = 47) -> dict:
+    """Both lifecycles on demo data, and the nightly loop over the last ``replay_nights`` nights.
 
     Steps:
-    1. backfill ``days`` days ending yesterday, with a ``shock`` scenario in
-       the last ``shock_days`` (done days are skipped on a rerun);
-    2. train on the matured window and let the gate promote the challenger;
-    3. score the last ``score_days`` partitions with the champion;
-    4. reindex the demo corpus and the model cards (only changes are embedded);
-    5. register the built-in prompt if there is none and release it through the golden-set gate;
-    6. ask a few questions through the gateway (one is an injection attempt);
-    7. summarise: champion and metrics, partitions, index, prompt, answers, where things are.
+    1. backfill ``days`` days ending yesterday, a ``shock`` in the last ``shock_days``
+       (done days are skipped on a rerun);
+    2. train on the matured window before the shock and let the gate promote the champion;
+    3. reindex the corpus and the model cards; release the built-in prompt through its gate;
+    4. replay each night: score it with the champion, a night of simulated users' questions
+       through the gateway, the nightly evaluation (scorecard, tickets), and the remedy of
+       each open retrain / re-index / re-prompt ticket through its gate; a few nights before
+       the end a corpus document is edited (the main job's own copy), which makes docs-live stale;
+    5. ask a few questions (one is an injection attempt);
+    6. summarise: champion, partitions, index, prompt, answers, the nights and the tickets.
 
-    Async because the risk-scorer flows are (see ``flows/backfill.py``); the
-    RAG steps are sync flows and tasks; all run one after another.
+    A rerun skips every night already evaluated. Async because the risk-scorer flows are
+    (see ``flows/backfill.py``); the RAG steps are sync flows and tasks.
     """
     with shared_api_client():
-        dates = plan_demo(days, end, shock_days, score_days)
+        dates = plan_demo(days, end, shock_days, replay_nights)
         await backfill(dates.start, dates.end, scenario="shock", scenario_start=dates.shock_start)
-        trained = await train()
-        scored = await score(dates.score_days[0], end=dates.end)
+        trained = await train(end=dates.train_end)
         indexed = reindex()
         released = prompt_release(ensure_prompt(), reason="main job: built-in prompt")
+        scored, nights, remedies = [], [], []
+        for night in dates.nights:
+            scored += await score(night)
+            ask_traffic(night)
+            if night == dates.edit_night:
+                edit_corpus_document(night)
+            nightly = await nightly_eval(night)
+            nights.append(nightly)
+            for ticket_id in remedies_due(nightly):
+                remedies.append(await remediate(ticket_id, night))
         answers = ask_samples()
-        return summarize_demo(trained, scored, indexed, released, answers)
+        return summarize_demo(trained, scored, indexed, released, answers, nights, remedies)
 
 
 if __name__ == "__main__":

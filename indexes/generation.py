@@ -16,6 +16,8 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from indexes.sentences import sentences
+
 NOT_FOUND = "I could not find this in the indexed documents."
 
 
@@ -56,23 +58,68 @@ class Generator(Protocol):
     def generate(self, question: str, chunks: Sequence[Chunk], prompt_text: str, params: dict) -> Generation: ...
 
 
-def split_into_sentences(text: str) -> list[str]:
-    """Sentences of a chunk, for extraction: headings and titles are skipped, list items kept."""
+def split_into_lines(text: str) -> list[str]:
+    """The old line-based splitter: each line is taken for a sentence.
+
+    Kept only as ``ExtractiveGenerator(units="lines")``: on hard-wrapped text
+    it quotes fragments ("... since garbage collection is"), which is what the
+    release gate must be able to catch.
+    """
     import re
 
     out: list[str] = []
     for raw in text.splitlines():
         if raw.lstrip().startswith("#"):
-            continue  # a Markdown heading names a topic, it does not answer anything
-        line = re.sub(r"^[\s*>|-]+", "", raw).strip()  # list and quote markers
+            continue
+        line = re.sub(r"^[\s*>|-]+", "", raw).strip()
         if not line:
             continue
         if line[-1] not in ".!?:;)\"'" and len(line.split()) <= 8 and not raw.lstrip().startswith(("-", "*")):
-            continue  # a short line without punctuation is a title (HTML headings lose their '#')
+            continue
         for part in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(])", line):
             part = part.strip()
-            if len(part.split()) >= 4:  # fragments under 4 words say nothing on their own
+            if len(part.split()) >= 4:
                 out.append(part)
+    return out
+
+
+def _cut_at_start(sentence: str) -> bool:
+    first = sentence.lstrip("\"'(*_`\u201c\u2018[")[:1]
+    return not (first.isupper() or first.isdigit() or sentence[:1] in "\"'(*_`\u201c\u2018[")
+
+
+def _cut_at_end(sentence: str) -> bool:
+    return sentence.rstrip("\"')]}*_`\u201d\u2019")[-1:] not in ".!?:"
+
+
+def split_into_sentences(text: str, *, min_words: int = 4) -> list[str]:
+    """Whole sentences of a chunk, for extraction and for the evaluation's context.
+
+    Hard-wrapped paragraphs are unwrapped and split by a real sentence
+    tokenizer (``indexes.sentences``); list items and table rows are units
+    of their own; headings and code blocks are left out (a heading names a
+    topic, it does not answer anything). A chunk is a window of a document,
+    so its first and last sentences may be cut by the window: a first
+    sentence that does not start like one, or a last prose sentence without
+    closing punctuation, is dropped rather than quoted half.
+
+    Args:
+        text: A chunk's (or any) text.
+        min_words: Shorter pieces say nothing on their own and are dropped.
+
+    Returns:
+        The sentences in reading order.
+    """
+    pieces = sentences(text)
+    out: list[str] = []
+    for i, (sentence, kind) in enumerate(pieces):
+        if len(sentence.split()) < min_words:
+            continue
+        if i == 0 and _cut_at_start(sentence):
+            continue
+        if i == len(pieces) - 1 and kind == "paragraph" and len(pieces) > 1 and _cut_at_end(sentence):
+            continue
+        out.append(sentence)
     return out
 
 
@@ -83,7 +130,7 @@ def _normalize(m: np.ndarray) -> np.ndarray:
 
 
 class ExtractiveGenerator:
-    """Answers with the retrieved sentences closest to the question, each cited.
+    """Answers with whole sentences of the retrieved chunks, the closest to the question, each cited.
 
     Deterministic (ties broken by chunk rank, then position), no network. The
     prompt version's parameters steer it, so the release gate measures a real
@@ -95,16 +142,27 @@ class ExtractiveGenerator:
     - ``max_gap`` (default 0.15): a sentence more than this below the best one
       is left out, so a precise answer is not padded with loosely related text.
 
-    Token counts are those of the embedding model's tokenizer over the rendered
-    prompt and the answer: there is no remote model, so cost is 0.
+    The best sentence comes first. Token counts are those of the embedding model's
+    tokenizer over the rendered prompt and the answer: there is no remote
+    model, so cost is 0.
+
+    Args:
+        embed: Texts to embedding rows.
+        count_tokens: Text to its token count.
+        units: ``sentences`` (whole sentences, the default) or ``lines`` (the
+            old line-as-sentence splitter, which quotes fragments of
+            hard-wrapped text; kept to show that the release gate holds it).
     """
 
     name = "offline"
     model = "extractive-minilm"
 
-    def __init__(self, *, embed: Callable[[list[str]], np.ndarray], count_tokens: Callable[[str], int]) -> None:
+    def __init__(self, *, embed: Callable[[list[str]], np.ndarray], count_tokens: Callable[[str], int], units: str = "sentences") -> None:
+        if units not in ("sentences", "lines"):
+            raise ValueError(f"units must be 'sentences' or 'lines', got {units!r}")
         self._embed = embed
         self._count = count_tokens
+        self._split = split_into_sentences if units == "sentences" else split_into_lines
 
     def generate(self, question: str, chunks: Sequence[Chunk], prompt_text: str, params: dict) -> Generation:
         max_sentences = int(params.get("max_sentences", 3))
@@ -113,18 +171,18 @@ class ExtractiveGenerator:
         candidates: list[tuple[str, str, int, int]] = []  # sentence, doc id, chunk rank, position
         seen: set[str] = set()
         for rank, chunk in enumerate(chunks):
-            for pos, sentence in enumerate(split_into_sentences(chunk.text)):
+            for pos, sentence in enumerate(self._split(chunk.text)):
                 if sentence not in seen:  # overlapping chunks repeat sentences
                     seen.add(sentence)
                     candidates.append((sentence, chunk.doc_id, rank, pos))
-        chosen: list[tuple[str, str]] = []
+        picked: list[int] = []
         if candidates and max_sentences > 0:
             vecs = _normalize(self._embed([question] + [c[0] for c in candidates]))
             sims = vecs[1:] @ vecs[0]
             order = sorted(range(len(candidates)), key=lambda i: (-round(float(sims[i]), 6), candidates[i][2], candidates[i][3]))
             floor = max(min_similarity, float(sims[order[0]]) - max_gap)
-            chosen = [(candidates[i][0], candidates[i][1]) for i in order if sims[i] >= floor][:max_sentences]
-        if not chosen:
+            picked = [i for i in order if sims[i] >= floor][:max_sentences]
+        if not picked:
             text = NOT_FOUND
             return Generation(
                 text=text,
@@ -134,9 +192,10 @@ class ExtractiveGenerator:
                 model=self.model,
                 answered=False,
             )
+        chosen = [(candidates[i][0], candidates[i][1]) for i in picked]
         # The citation sits inside the sentence ("... [doc]."), so every answer
         # sentence carries its source when the answer is split into sentences.
-        text = " ".join(f"{s.rstrip().rstrip('.!?;:')} [{doc}]." for s, doc in chosen)
+        text = " ".join(f"{_cite(s, doc)}" for s, doc in chosen)
         citations = tuple(dict.fromkeys(doc for _, doc in chosen))
         return Generation(
             text=text,
@@ -147,3 +206,8 @@ class ExtractiveGenerator:
             answered=True,
             sentences=tuple(chosen),
         )
+
+
+def _cite(sentence: str, doc_id: str) -> str:
+    """``"Sentence [doc]."``: the citation goes before the sentence's closing mark, which becomes a full stop."""
+    return f"{sentence.rstrip().rstrip('.!?;:')} [{doc_id}]."

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, fields
 from typing import Collection, Sequence
 
@@ -47,18 +48,26 @@ def hit_at_k(retrieved: Sequence[str], relevant: Collection[str], k: int) -> flo
     return 1.0 if any(doc in wanted for doc in _distinct(retrieved)[:k]) else 0.0
 
 
-def reciprocal_rank(retrieved: Sequence[str], relevant: Collection[str]) -> float:
-    """One over the rank of the first relevant document (distinct ranks).
+def reciprocal_rank(retrieved: Sequence[str], relevant: Collection[str], k: int | None = None) -> float:
+    """One over the rank of the first relevant document (distinct ranks), within the first ``k``.
 
     Args:
         retrieved: Document ids in rank order (duplicates allowed).
         relevant: Ids of the relevant documents.
+        k: Cut-off in distinct documents (MRR@k); None looks at the whole list.
 
     Returns:
-        ``1 / rank`` of the first relevant document, 0.0 if none was retrieved.
+        ``1 / rank`` of the first relevant document, 0.0 if none was retrieved
+        (within ``k``).
+
+    Raises:
+        ValueError: If ``k`` is given and < 1.
     """
+    if k is not None:
+        _check_k(k)
     wanted = set(relevant)
-    for rank, doc in enumerate(_distinct(retrieved), start=1):
+    docs = _distinct(retrieved)
+    for rank, doc in enumerate(docs if k is None else docs[:k], start=1):
         if doc in wanted:
             return 1.0 / rank
     return 0.0
@@ -286,22 +295,204 @@ def citation_coverage(answer_sentences_cited: Sequence[bool]) -> float:
     return sum(bool(f) for f in flags) / len(flags)
 
 
+# --- Answer correctness against a reference -----------------------------------
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def strip_citations(text: str) -> str:
+    """The answer as a reader would compare it: citation markers removed, spaces collapsed."""
+    def drop(m: re.Match) -> str:
+        tokens = [t.strip() for t in re.split(r"[,;]", m.group(1))]
+        return "" if tokens and all(_is_doc_id(t) for t in tokens) else m.group(0)
+
+    out = _BRACKET.sub(drop, text)
+    out = re.sub(r"\s+([.,;:!?])", r"\1", out)
+    return re.sub(r"\s+", " ", out).strip()
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(text)]
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """Token-level F1 of answer against reference (SQuAD style: lower-cased words, multiset overlap).
+
+    Args:
+        answer: The answer, citations already stripped (``strip_citations``).
+        reference: The reference answer.
+
+    Returns:
+        F1 in [0, 1]; 0.0 when either side has no words.
+    """
+    a, r = _tokens(answer), _tokens(reference)
+    if not a or not r:
+        return 0.0
+    common = sum((Counter(a) & Counter(r)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(a), common / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_l(answer: str, reference: str) -> float:
+    """ROUGE-L F-measure: longest common subsequence of lower-cased words.
+
+    Args:
+        answer: The answer, citations already stripped.
+        reference: The reference answer.
+
+    Returns:
+        F1 of LCS precision and recall in [0, 1]; 0.0 when either side has no words.
+    """
+    a, r = _tokens(answer), _tokens(reference)
+    if not a or not r:
+        return 0.0
+    prev = [0] * (len(r) + 1)
+    for x in a:  # O(len(a) * len(r)) with one row: answers and references are a few sentences
+        cur = [0]
+        for j, y in enumerate(r, start=1):
+            cur.append(prev[j - 1] + 1 if x == y else max(prev[j], cur[j - 1]))
+        prev = cur
+    lcs = prev[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(a), lcs / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One answer sentence checked against the documents it cites.
+
+    Attributes:
+        sentence: The answer sentence as written (with its citation).
+        claim: The sentence without citations.
+        cited: Document ids it cites.
+        status: ``whole`` (exists, whole, in a cited document), ``partial``
+            (found in a cited document but cut out of a longer sentence),
+            ``absent`` (not verbatim in any cited document: paraphrased or
+            invented) or ``uncited``.
+        whole_sentence: Whether the piece is a whole sentence: ``whole``
+            claims are; ``partial`` ones are not; for the others a text-only
+            check decides (``indexes.sentences.looks_whole``).
+    """
+
+    sentence: str
+    claim: str
+    cited: tuple[str, ...]
+    status: str
+    whole_sentence: bool
+
+
+_AFTER_CITATION = re.compile(r"(?<=\][.!?])\s+")
+
+
+def answer_sentences(answer: str) -> list[str]:
+    """An answer's sentences: a citation followed by a full stop always ends one, Punkt splits the rest.
+
+    A citation-only piece is attached to the sentence before it, as in
+    ``split_sentences``; list bullets and numbering are dropped.
+    """
+    from indexes.sentences import split_prose
+
+    out: list[str] = []
+    for line in answer.splitlines():
+        line = _BULLET.sub("", line.strip()).strip()
+        for piece in _AFTER_CITATION.split(line):
+            for sentence in split_prose(piece) if piece.strip() else []:
+                if _ENUMERATOR.match(sentence) or not any(ch.isalnum() for ch in sentence):
+                    continue
+                if _ONLY_MARKERS.match(sentence):
+                    if out:
+                        out[-1] = f"{out[-1]} {sentence}"
+                    continue
+                out.append(sentence)
+    return out
+
+
+def check_claims(answer: str, documents: dict[str, str]) -> list[ClaimCheck]:
+    """Split an answer into sentences and check each against the full text of the documents it cites.
+
+    Args:
+        answer: The answer with ``[doc id]`` citations.
+        documents: ``doc id -> full text`` (at least the cited ones; a cited id
+            missing here counts as not found).
+
+    Returns:
+        One check per answer sentence, in order.
+    """
+    from indexes.sentences import claim_status, looks_whole
+
+    checks = []
+    for sentence in answer_sentences(answer):
+        cited = tuple(extract_citations(sentence))
+        claim = strip_citations(sentence)
+        if not cited:
+            status = "uncited"
+        else:
+            found = [claim_status(claim, documents[d]) for d in cited if d in documents]
+            status = "whole" if "whole" in found else "partial" if "partial" in found else "absent"
+        whole = status == "whole" or (status != "partial" and looks_whole(claim))
+        checks.append(ClaimCheck(sentence, claim, cited, status, whole))
+    return checks
+
+
+def sentence_completeness(checks: Sequence[ClaimCheck]) -> float:
+    """Share of answer pieces that are whole sentences (a quoted fragment is not).
+
+    Returns:
+        The share in [0, 1]; 0.0 for an answer with no sentences.
+    """
+    return sum(c.whole_sentence for c in checks) / len(checks) if checks else 0.0
+
+
+def claim_faithfulness(checks: Sequence[ClaimCheck], paraphrase_supported: Sequence[bool] | None = None) -> float:
+    """Share of answer sentences supported by the document they cite.
+
+    A quoted sentence must exist, whole, in a cited document; one cut out of a
+    longer sentence is not supported (it may say the opposite of its source).
+    A sentence that is not verbatim in its documents (an endpoint's
+    paraphrase) counts when ``paraphrase_supported`` says the cited documents
+    support it (by embedding similarity, computed by the caller); an uncited
+    sentence never counts.
+
+    Args:
+        checks: From ``check_claims``.
+        paraphrase_supported: One flag per check, read only for ``absent`` ones.
+
+    Returns:
+        The share in [0, 1]; 0.0 for an answer with no sentences.
+    """
+    if not checks:
+        return 0.0
+    flags = list(paraphrase_supported) if paraphrase_supported is not None else [False] * len(checks)
+    if len(flags) != len(checks):
+        raise ValueError(f"paraphrase_supported has {len(flags)} flags for {len(checks)} claims")
+    ok = sum(c.status == "whole" or (c.status == "absent" and bool(f)) for c, f in zip(checks, flags))
+    return ok / len(checks)
+
+
 # --- Aggregation ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class QuestionScores:
-    """Metrics of one evaluation question.
+    """Metrics of one evaluation question; None where a metric was not measured.
 
     Attributes:
-        hit: Hit at k.
-        rr: Reciprocal rank.
+        hit: Hit at k (documents in the context).
+        rr: Reciprocal rank within the first ``mrr_k`` distinct documents.
         ndcg: nDCG at k.
         precision: Context precision.
         recall: Context recall.
-        faithfulness: Faithfulness of the answer, if answers were scored.
+        faithfulness: Claim faithfulness (``claim_faithfulness``), if answers were scored.
         relevance: Answer relevance, if answers were scored.
         citation_coverage: Citation coverage, if answers were scored.
+        completeness: Sentence completeness, if answers were scored.
+        similarity: Embedding similarity to the reference answer (needs a reference).
+        f1: Token F1 against the reference (needs a reference).
+        rouge: ROUGE-L against the reference (needs a reference).
     """
 
     hit: float
@@ -312,37 +503,70 @@ class QuestionScores:
     faithfulness: float | None = None
     relevance: float | None = None
     citation_coverage: float | None = None
+    completeness: float | None = None
+    similarity: float | None = None
+    f1: float | None = None
+    rouge: float | None = None
 
 
-# Report key for each QuestionScores field.
+# Report key for each QuestionScores field; "{k}" and "{mrr_k}" are filled by ``aggregate``.
 _AGGREGATE_KEYS = {
-    "hit": "hit_at_k",
-    "rr": "mrr",
-    "ndcg": "ndcg_at_k",
+    "hit": "hit_at_{k}",
+    "rr": "mrr_at_{mrr_k}",
+    "ndcg": "ndcg_at_{k}",
     "precision": "context_precision",
     "recall": "context_recall",
     "faithfulness": "faithfulness",
     "relevance": "answer_relevance",
     "citation_coverage": "citation_coverage",
+    "completeness": "sentence_completeness",
+    "similarity": "answer_similarity",
+    "f1": "token_f1",
+    "rouge": "rouge_l",
 }
+# Names from before k was part of the key, still written for dashboards and
+# readers that know them: the same figures as hit_at_<k>, mrr_at_<k>, ndcg_at_<k>.
+LEGACY_KEYS = {"hit": "hit_at_k", "rr": "mrr", "ndcg": "ndcg_at_k"}
 
 
-def aggregate(scores: Sequence[QuestionScores]) -> dict[str, float]:
+def metric_name(field_name: str, *, k: int, mrr_k: int) -> str:
+    """The report key of a QuestionScores field, k included (``hit_at_4``, ``mrr_at_10``).
+
+    MLflow metric names allow no ``@``, so ``hit@4`` is spelled ``hit_at_4``.
+    """
+    return _AGGREGATE_KEYS[field_name].format(k=k, mrr_k=mrr_k)
+
+
+def aggregate(scores: Sequence[QuestionScores], *, k: int | None = None, mrr_k: int | None = None) -> dict[str, float]:
     """Mean of each metric over the questions, skipping missing (None) values.
 
     Args:
         scores: Per-question scores.
+        k: The depth hit and nDCG were measured at; names the keys
+            (``hit_at_4``). None writes only the legacy keys.
+        mrr_k: The depth MRR was measured at (``mrr_at_10``); defaults to ``k``.
 
     Returns:
-        ``hit_at_k``, ``mrr``, ``ndcg_at_k``, ``context_precision``,
-        ``context_recall``, ``faithfulness``, ``answer_relevance``,
-        ``citation_coverage`` and ``n_questions``. A metric no question has
-        (answer metrics when only retrieval was scored, or everything when
+        One key per metric (``hit_at_<k>``, ``mrr_at_<mrr_k>``, ``ndcg_at_<k>``,
+        ``context_precision``, ``context_recall``, ``faithfulness``,
+        ``answer_relevance``, ``citation_coverage``, ``sentence_completeness``,
+        ``answer_similarity``, ``token_f1``, ``rouge_l``), the legacy
+        ``hit_at_k``, ``mrr`` and ``ndcg_at_k``, ``n_questions``, and
+        ``n_with_reference`` (questions the reference metrics were measured
+        on). A metric no question has (answer metrics when only retrieval was
+        scored, reference metrics without references, everything when
         ``scores`` is empty) is NaN, so a missing metric never reads as 0.
     """
     result: dict[str, float] = {}
     for f in fields(QuestionScores):
         values = [float(v) for v in (getattr(s, f.name) for s in scores) if v is not None]
-        result[_AGGREGATE_KEYS[f.name]] = float(np.mean(values)) if values else math.nan
+        mean = float(np.mean(values)) if values else math.nan
+        if f.name in LEGACY_KEYS:
+            result[LEGACY_KEYS[f.name]] = mean
+            if k is not None:
+                result[metric_name(f.name, k=k, mrr_k=mrr_k or k)] = mean
+        else:
+            result[_AGGREGATE_KEYS[f.name]] = mean
     result["n_questions"] = float(len(scores))
+    result["n_with_reference"] = float(sum(s.similarity is not None for s in scores))
     return result

@@ -36,6 +36,10 @@ prompts_app = typer.Typer(help="Versions of the answer prompt in MLflow's prompt
 app.add_typer(prompts_app, name="prompts")
 promote_app = typer.Typer(help="A person promotes a version the gate held (recorded in the pointer ledger as a human decision).", no_args_is_help=True)
 app.add_typer(promote_app, name="promote")
+from infra.cli_service import keys_app, serve_assistant  # noqa: E402 (bodies import lazily)
+app.add_typer(keys_app, name="keys"); app.command("serve-assistant")(serve_assistant)
+from infra.cli_tickets import tickets_app  # noqa: E402 (its commands import lazily)
+app.add_typer(tickets_app, name="tickets")
 console = Console()
 err = Console(stderr=True)
 
@@ -629,6 +633,11 @@ def settings() -> None:
         "golden_path": str(s.resolved_golden_path),
     }
     console.print_json(json.dumps(mask_secrets(data)))  # passwords in URLs and keys never reach a terminal
+
+
+from infra.cli_feedback import feedback as _feedback  # noqa: E402 (its body imports lazily)
+
+app.command("feedback")(_feedback)
 
 
 def main() -> None:

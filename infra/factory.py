@@ -265,8 +265,11 @@ def build_rag_tracking(settings: TandemSettings):
     return RagTracking(tracking_uri=settings.resolved_mlflow_tracking_uri, artifact_root=settings.resolved_mlflow_artifact_root)
 
 
-def build_gateway(settings: TandemSettings, *, lock_wait_s: float = QDRANT_LOCK_WAIT_S):
+def build_gateway(settings: TandemSettings, *, lock_wait_s: float = QDRANT_LOCK_WAIT_S, clock=None):
     """The question-answering gateway wired to the configured stores and generators.
+
+    ``clock`` (a callable returning an aware datetime) dates the request events;
+    the main job's replay of past nights passes the night's time.
 
     Raises:
         IndexLocked: see ``build_vector_index``.
@@ -284,6 +287,7 @@ def build_gateway(settings: TandemSettings, *, lock_wait_s: float = QDRANT_LOCK_
         guardrails=build_guardrails(settings, embedder),
         # Last: in local mode this takes a folder lock another process may be waiting for.
         index=build_vector_index(settings, lock_wait_s=lock_wait_s),
+        clock=clock,
     )
 
 

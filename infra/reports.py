@@ -34,6 +34,8 @@ def print_demo_summary(summary: dict, console: Console | None = None) -> None:
     )
     if "indexed" in summary:
         _print_rag(summary, console)
+    if summary.get("nightly") is not None:
+        _print_nightly(summary, console)
     # Masked again here: a summary built elsewhere may carry a URL with a password.
     console.print(f"Data directory: {summary['data_dir']}")
     console.print(f"MLflow store:   {mask_url(summary['mlflow_tracking_uri'])}")
@@ -67,3 +69,30 @@ def _print_rag(summary: dict, console: Console) -> None:
         )
     console.print("\nAsk your own: [cyan].venv/bin/tandem ask \"How do I roll back the index?\"[/]  "
                   "events: [cyan].venv/bin/tandem requests[/]")
+
+
+def _print_nightly(summary: dict, console: Console) -> None:
+    console.rule("[bold]Tandem: nightly loop")
+    nights = summary["nightly"]
+    run = [n for n in nights if not n.get("skipped")]
+    if nights:
+        statuses = {}
+        for n in run:
+            statuses[n.get("status")] = statuses.get(n.get("status"), 0) + 1
+        console.print(
+            f"Nights {nights[0]['night']} .. {nights[-1]['night']}: {len(run)} evaluated now, "
+            f"{len(nights) - len(run)} already done"
+            + (" (" + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())) + ")" if statuses else "")
+        )
+    tickets = summary.get("tickets") or []
+    if not tickets:
+        console.print("Tickets: none")
+        return
+    table = Table("#", "kind", "asset", "status", "opened", "nights", "remedy / resolution", show_lines=False)
+    for t in tickets:
+        colour = {"open": "red", "acknowledged": "yellow", "resolved": "green"}.get(t["status"], "")
+        note = t["resolution"] or t["remedy"] or ""
+        table.add_row(str(t["id"]), t["kind"], t["asset"], f"[{colour}]{t['status']}[/]", t["opened_night"], str(t["count"]),
+                      note if len(note) <= 140 else note[:139] + "…")
+    console.print(table)
+    console.print("Scorecards: MLflow experiments nightly-risk-scorer and nightly-rag; tickets: [cyan].venv/bin/tandem tickets list[/]")

@@ -44,7 +44,7 @@ class SyntheticSourceSettings(BaseModel):
 
     seed: int = 2026
     rows_per_day: int = Field(2_000, gt=0)
-    scenario: Literal["none", "gradual", "shock", "new-category", "missing-surge"] = "none"
+    scenario: Literal["none", "gradual", "shock", "new-category", "missing-surge", "concept"] = "none"
     scenario_start: date | None = None
     label_delay_days: int = Field(30, ge=0)
 
@@ -100,7 +100,12 @@ class IndexSettings(BaseModel):
     embed_batch_size: int = Field(32, ge=1)
     docs_per_batch: int = Field(16, ge=1)  # documents embedded between progress logs and crash-safe checkpoints
     keep_collections: int = Field(3, ge=2)  # the live one, the rollback target, one more
-    top_k: int = Field(4, ge=1, le=50)
+    top_k: int = Field(4, ge=1, le=50)  # documents kept in the context: the k of hit@k
+    retrieve_chunks: int | None = Field(None, ge=1, le=500)  # chunks fetched per question (default max(20, 5 * top_k))
+    chunks_per_doc: int = Field(1, ge=1, le=10)  # chunks of one document the context may hold
+    context_chunks: int | None = Field(None, ge=1, le=100)  # chunks in the context at most (default top_k * chunks_per_doc)
+    mmr_lambda: float = Field(0.7, ge=0, le=1)  # maximal marginal relevance: 1 = relevance only, lower = more diverse
+    mrr_k: int = Field(10, ge=1, le=100)  # depth of MRR (mrr_at_10), in distinct documents of the ranked chunks
     score_threshold: float | None = Field(None, ge=-1, le=1)
     gate_min_hit_rate: float = Field(0.80, ge=0, le=1)  # hit@k on the golden set
     gate_min_mrr: float = Field(0.60, ge=0, le=1)
@@ -124,6 +129,12 @@ class PromptSettings(BaseModel):
     gate_min_faithfulness: float = Field(0.80, ge=0, le=1)
     gate_min_answer_relevance: float = Field(0.45, ge=0, le=1)
     gate_min_citation_coverage: float = Field(0.90, ge=0, le=1)
+    gate_min_sentence_completeness: float = Field(0.90, ge=0, le=1)  # share of answer pieces that are whole sentences
+    # Answer correctness against the golden set's reference answers (skipped without them). Low floors on
+    # purpose: references are short and extractive answers quote whole sentences, so a good answer scores
+    # 0.3-0.45 token F1 and 0.6-0.7 similarity; an answer padded with loosely related sentences drops under 0.1 F1.
+    gate_min_answer_similarity: float = Field(0.30, ge=0, le=1)
+    gate_min_token_f1: float = Field(0.15, ge=0, le=1)
 
 
 class Price(BaseModel):
@@ -174,6 +185,35 @@ class GuardrailSettings(BaseModel):
     phone_regions: tuple[str, ...] = ("US", "GB")  # national phone formats recognised; "+"/"00" numbers always are
     semantic: bool = True  # the MiniLM exemplar detector after the rules
     semantic_threshold: float | None = Field(None, ge=0, le=1)  # default: the bank's threshold, tuned on the dev split
+
+
+class MonitoringSettings(BaseModel):
+    """The nightly loop's alerting: the policy file and the optional ticket webhook."""
+
+    model_config = _GROUP
+
+    policy_path: Path | None = None  # default: infra/monitoring/policy.yaml (levels, debounce, cool-down per check)
+    webhook_url: SecretStr | None = None  # ticket events are POSTed here when set; never logged (it often holds a token)
+    webhook_format: Literal["slack", "generic"] = "slack"  # Slack-compatible {"text", "blocks"} or the event as JSON
+    webhook_retries: int = Field(3, ge=0, le=10)  # retries after the first attempt, on 5xx and connection errors
+    webhook_backoff_s: float = Field(1.0, ge=0)  # first wait; doubles each retry
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    retrain_min_matured_days: int = Field(7, ge=1)  # shifted days with matured labels before a retrain ticket retrains
+    retrain_retry_nights: int = Field(7, ge=1)  # after a retrain the gate held, nights of new labels before the next
+
+
+class ServiceSettings(BaseModel):
+    """``tandem serve-assistant``: the gateway behind HTTP (see infra/service)."""
+
+    model_config = _GROUP
+
+    host: str = "127.0.0.1"  # loopback by default: put a TLS-terminating proxy in front to expose it
+    port: int = Field(8100, ge=1, le=65535)
+    rate_limit_per_minute: int = Field(60, ge=1)  # per API key, unless the key sets its own
+    max_concurrency: int = Field(4, ge=1, le=64)  # gateway calls at once; more requests wait their turn
+    max_body_bytes: int = Field(1_048_576, ge=1_024)  # larger request bodies get 413 before they are parsed
+    prompt_refresh_s: float = Field(2.0, ge=0)  # how long the production prompt is reused before its alias is read again
+    use_case: str = "api"  # recorded on every request event the service writes
 
 
 class TandemSettings(BaseSettings):
@@ -228,6 +268,8 @@ class TandemSettings(BaseSettings):
     budget: BudgetSettings = BudgetSettings()
     guardrails: GuardrailSettings = GuardrailSettings()
     tenant: str = "default"  # the tenant `tandem ask` charges
+    monitoring: MonitoringSettings = MonitoringSettings()
+    service: ServiceSettings = ServiceSettings()
 
     actor: str | None = None  # who pointer moves are recorded as; default: the OS user
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from models.schema import DatasetSchema, FeatureSpec
 
-SCENARIOS: tuple[str, ...] = ("none", "gradual", "shock", "new-category", "missing-surge")
+SCENARIOS: tuple[str, ...] = ("none", "gradual", "shock", "new-category", "missing-surge", "concept")
 
 EMPLOYMENT_TYPES: tuple[str, ...] = ("salaried", "self_employed", "contractor", "unemployed", "retired")
 HOME_OWNERSHIP: tuple[str, ...] = ("rent", "own", "mortgage")
@@ -69,7 +69,9 @@ class Scenario:
             "gradual" (utilization drifts upwards day after day);
             "shock" (an economic shock: incomes fall and debt-to-income rises at once);
             "new-category" (a loan_purpose value never seen before appears);
-            "missing-surge" (a feature starts arriving null far more often).
+            "missing-surge" (a feature starts arriving null far more often);
+            "concept" (the relationship between the features and default
+            changes, see :func:`default_probability`; the features do not).
         start: First application date the scenario affects; required for every
             scenario but "none". Days before it are identical to "none".
         income_drop: shock: annual_income is multiplied by ``1 - income_drop``.
@@ -84,6 +86,9 @@ class Scenario:
             other feature is non-nullable and its null rows are quarantined.
         missing_rate: missing-surge: the feature's overall null rate from ``start``
             (never lower than its baseline rate).
+        concept_weight: concept: how far the applications of ``start`` and later
+            have moved to the new relationship, in [0, 1]: their log-odds of
+            default are ``(1 - w) * old + w * new``.
 
     Raises:
         ValueError: Unknown scenario name (the message lists the valid ones), a
@@ -99,6 +104,7 @@ class Scenario:
     new_category_share: float = 0.15
     missing_feature: str = "annual_income"
     missing_rate: float = 0.35
+    concept_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.name not in SCENARIOS:
@@ -111,6 +117,8 @@ class Scenario:
             raise ValueError(f"new_category_share must be in [0, 1], got {self.new_category_share}")
         if not 0.0 <= self.missing_rate <= 1.0:
             raise ValueError(f"missing_rate must be in [0, 1], got {self.missing_rate}")
+        if not 0.0 <= self.concept_weight <= 1.0:
+            raise ValueError(f"concept_weight must be in [0, 1], got {self.concept_weight}")
         if self.new_category in LOAN_PURPOSES:
             raise ValueError(f"new_category {self.new_category!r} is already a known loan_purpose")
         if self.missing_feature not in FEATURES:
@@ -128,7 +136,8 @@ def synthetic_schema() -> DatasetSchema:
     """Returns the schema of what :func:`generate_applications` produces.
 
     The ranges and categories accept every row the generator produces under
-    "none", "gradual", "shock" and "missing-surge", so nothing is quarantined.
+    "none", "gradual", "shock", "missing-surge" and "concept", so nothing is
+    quarantined.
     loan_purpose keeps unknown categories, so "new-category" rows pass validation
     and show up as drift later. annual_income and utilization allow a 50% null
     rate so that a missing surge (35% by default) still ingests and is caught by
@@ -287,7 +296,7 @@ def generate_applications(
             "region": region,
         }
     )
-    if scenario.active_on(ds):
+    if scenario.active_on(ds) and scenario.name != "concept":  # concept changes the labels only
         _apply_scenario(frame, ds, seed, scenario)
     return frame
 
@@ -336,12 +345,12 @@ _UNKNOWN_PURPOSE_RISK = 0.6  # a purpose the lender has never seen is treated as
 _REGION_RISK = {"north": -0.1, "south": 0.1, "east": 0.0, "west": 0.05}
 
 
-def default_probability(df: pd.DataFrame) -> np.ndarray:
+def default_probability(df: pd.DataFrame, *, concept_weight: float = 0.0) -> np.ndarray:
     """Returns each applicant's true probability of default.
 
     The log-odds are::
 
-        -5.2
+        -4.6
         + 2.4 * debt_to_income + 1.8 * utilization + 1.5 * debt_to_income * utilization
         - 0.7 * log(annual_income / 52,000)           (missing income: +0.35 instead)
         + 0.9 * min(loan_amount / annual_income, 2)   (missing income: ratio 0.25)
@@ -355,28 +364,45 @@ def default_probability(df: pd.DataFrame) -> np.ndarray:
 
     A missing utilization is imputed as 0.45. Under the "none" scenario the base
     default rate is about 11% and a gradient-boosted model reaches an AUC of
-    roughly 0.8. The function does not depend on the scenario, so drift changes
-    the inputs (covariate shift), not the relationship.
+    roughly 0.8. Drift scenarios change the inputs (covariate shift), not this
+    function; only "concept" changes the relationship itself, through
+    ``concept_weight`` (see :func:`concept_log_odds`).
 
     Args:
         df: Applications with the generator's feature columns.
+        concept_weight: 0 (the relationship above) to 1 (the "concept"
+            scenario's new relationship); the log-odds blend linearly.
 
     Returns:
         float64 probabilities in (0, 1), one per row.
 
     Raises:
         KeyError: A required column is missing.
+        ValueError: ``concept_weight`` outside [0, 1].
     """
-    dti = df["debt_to_income"].to_numpy(dtype=float)
-    util = np.nan_to_num(df["utilization"].to_numpy(dtype=float), nan=0.45)
+    if not 0.0 <= concept_weight <= 1.0:
+        raise ValueError(f"concept_weight must be in [0, 1], got {concept_weight}")
+    z = _log_odds(df)
+    if concept_weight:
+        z = (1.0 - concept_weight) * z + concept_weight * concept_log_odds(df)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _income_terms(df: pd.DataFrame):
     income = df["annual_income"].to_numpy(dtype=float)
     income_missing = np.isnan(income)
     safe_income = np.where(income_missing, 52_000.0, np.maximum(income, 1.0))
     loan = df["loan_amount"].to_numpy(dtype=float)
     lti = np.where(income_missing, 0.25, np.minimum(loan / safe_income, 2.0))
-    age = df["age"].to_numpy(dtype=float)
+    return income_missing, safe_income, lti
 
-    z = (
+
+def _log_odds(df: pd.DataFrame) -> np.ndarray:
+    dti = df["debt_to_income"].to_numpy(dtype=float)
+    util = np.nan_to_num(df["utilization"].to_numpy(dtype=float), nan=0.45)
+    income_missing, safe_income, lti = _income_terms(df)
+    age = df["age"].to_numpy(dtype=float)
+    return (
         _INTERCEPT
         + 2.4 * dti
         + 1.8 * util
@@ -393,7 +419,58 @@ def default_probability(df: pd.DataFrame) -> np.ndarray:
         + df["loan_purpose"].map(_PURPOSE_RISK).fillna(_UNKNOWN_PURPOSE_RISK).to_numpy(dtype=float)
         + df["region"].map(_REGION_RISK).fillna(0.0).to_numpy(dtype=float)
     )
-    return 1.0 / (1.0 + np.exp(-z))
+
+
+# The "concept" scenario's relationship: a downturn in some sectors and
+# regions re-orders who defaults. The old risk factors (affordability, the
+# bureau record) keep half their weight; employment type, loan purpose, region
+# and home ownership take new roles (salaried northern car buyers become the
+# riskiest). Same features, same base rate (about 11%), different ranking.
+_CONCEPT_OLD_WEIGHT = 0.5
+_CONCEPT_INTERCEPT = -1.8
+_CONCEPT_EMPLOYMENT_RISK = {"salaried": 0.7, "self_employed": -0.3, "contractor": -0.45, "unemployed": 0.45, "retired": -0.6}
+_CONCEPT_HOME_RISK = {"rent": -0.3, "own": 0.45, "mortgage": 0.15}
+_CONCEPT_PURPOSE_RISK = {
+    "debt_consolidation": -0.45,
+    "home_improvement": 0.9,
+    "car": 1.2,
+    "education": -0.45,
+    "medical": -0.3,
+    "business": -0.75,
+}
+_CONCEPT_REGION_RISK = {"north": 1.35, "south": -0.75, "east": 0.15, "west": -0.6}
+
+
+def concept_log_odds(df: pd.DataFrame) -> np.ndarray:
+    """The log-odds of default after a "concept" change (same features, new relationship).
+
+    ::
+
+        -1.8
+        + 0.5 * (the log-odds of default_probability)
+        + new employment, home ownership, loan purpose and region offsets
+          (_CONCEPT_EMPLOYMENT_RISK etc.; an unseen loan_purpose adds nothing more)
+
+    The base default rate stays near the old one (about 11%) and the
+    features do not move, so a model trained before the change keeps its
+    score distribution but loses much of its ranking power (on the true
+    probabilities, AUC about 0.83 before, 0.61 after); a model trained on
+    the new labels can reach about 0.8 again. Only matured labels can tell.
+
+    Args:
+        df: Applications with the generator's feature columns.
+
+    Returns:
+        float64 log-odds, one per row.
+    """
+    return (
+        _CONCEPT_INTERCEPT
+        + _CONCEPT_OLD_WEIGHT * _log_odds(df)
+        + df["employment_type"].map(_CONCEPT_EMPLOYMENT_RISK).fillna(0.0).to_numpy(dtype=float)
+        + df["home_ownership"].map(_CONCEPT_HOME_RISK).fillna(0.0).to_numpy(dtype=float)
+        + df["loan_purpose"].map(_CONCEPT_PURPOSE_RISK).fillna(0.0).to_numpy(dtype=float)
+        + df["region"].map(_CONCEPT_REGION_RISK).fillna(0.0).to_numpy(dtype=float)
+    )
 
 
 def generate_labels(
@@ -431,7 +508,10 @@ def generate_labels(
         raise ValueError(f"label_delay_days must be >= 0, got {label_delay_days}")
     app_day = ds - timedelta(days=label_delay_days)
     apps = generate_applications(app_day, seed=seed, rows=rows, scenario=scenario)
-    p = default_probability(apps)
+    # A concept change is dated by the application: outcomes of loans granted
+    # from its start follow the new relationship, whenever they mature.
+    concept = scenario.concept_weight if scenario.name == "concept" and scenario.active_on(app_day) else 0.0
+    p = default_probability(apps, concept_weight=concept)
     outcome = _rng(seed, app_day, _STREAM_LABELS).random(len(apps)) < p
     return pd.DataFrame(
         {

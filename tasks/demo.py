@@ -19,18 +19,99 @@ class DemoDates:
     start: date
     end: date
     shock_start: date
-    score_days: list[date]
+    train_end: date  # the first champion's window ends the day before the shock
+    nights: list[date]  # the nights the nightly evaluation is replayed for
+    edit_night: date  # the night a corpus document is edited (re-index story)
 
 
-def plan_demo(days: int, end: date | None, shock_days: int, score_days: int) -> DemoDates:
-    """The demo window ending yesterday, a shock ``shock_days`` before its end."""
+def plan_demo(days: int, end: date | None, shock_days: int, replay_nights: int) -> DemoDates:
+    """The demo window ending yesterday: a shock ``shock_days`` before its end, the last ``replay_nights`` replayed.
+
+    With labels 30 days late, a shock 45 days before the end lets the story
+    play out inside the window: the retrain ticket opens in the shock's first
+    nights, waits until 7 shifted days have matured labels (about 37 nights
+    later), then the retrain runs and the gate decides.
+    """
     end = end or date.today() - timedelta(days=1)
+    shock_start = end - timedelta(days=shock_days - 1)
+    if not 1 <= replay_nights <= days or shock_days >= days:
+        raise ValueError(f"replay_nights must be within 1..{days} and shock_days below {days}")
     return DemoDates(
         start=end - timedelta(days=days - 1),
         end=end,
-        shock_start=end - timedelta(days=shock_days - 1),
-        score_days=[end - timedelta(days=i) for i in reversed(range(score_days))],
+        shock_start=shock_start,
+        train_end=shock_start - timedelta(days=1),
+        nights=[end - timedelta(days=i) for i in reversed(range(replay_nights))],
+        edit_night=end - timedelta(days=5),
     )
+
+
+# A small internal user base for the replay: ~20 questions a weekday night through the real gateway.
+DEMO_TENANTS = (("branch-ops", 12.0, ("policy", "glossary")), ("platform-oncall", 8.0, ("runbooks",)))
+EDIT_DOC = "policy/03-debt-to-income.md"
+EDIT_MARK = "## Update: self-employed applicants"
+
+
+@task
+def ask_traffic(night: date, seed: int = 7) -> dict:
+    """A night of simulated users' questions through the gateway, dated that night (skipped once the night is evaluated).
+
+    The questions come from ``indexes.traffic`` (the golden set's topics,
+    paraphrased, with repeats and some off-topic noise): they give the
+    nightly evaluation's RAG checks (query drift, unanswerable share, cost
+    per tenant, latency) real request events to read.
+    """
+    from datetime import datetime, timezone
+
+    from indexes.traffic import Tenant, TrafficConfig, simulate_night
+    from infra.factory import build_gateway
+    from infra.sources.golden import load_golden
+    from infra.stores.opsdb import create_ops_engine
+    from infra.stores.tickets import CheckHistory
+
+    settings = get_settings()
+    if CheckHistory(create_ops_engine(settings.resolved_ops_db_url)).night(night):
+        return {"night": night.isoformat(), "asked": 0, "skipped": True}
+    config = TrafficConfig(tenants=tuple(Tenant(n, m, f) for n, m, f in DEMO_TENANTS))
+    traffic = simulate_night(load_golden(settings.resolved_golden_path).questions, night, seed=seed, config=config)
+    midnight = datetime(night.year, night.month, night.day, tzinfo=timezone.utc)
+    current = {"at": midnight}
+    gateway = build_gateway(settings, clock=lambda: current["at"])
+    refused = 0
+    for q in traffic.questions:
+        current["at"] = midnight + timedelta(seconds=q.at_seconds)
+        refused += gateway.ask(q.text, tenant=q.tenant, use_case="demo-traffic").refused
+    return {"night": night.isoformat(), "asked": len(traffic.questions), "refused": refused, "skipped": False}
+
+
+@task
+def edit_corpus_document(night: date) -> str | None:
+    """Edit one policy document of the main job's own corpus copy (never the shipped corpus), once.
+
+    The next nightly evaluation sees docs-live is stale (a document changed
+    since it was built) and opens a ``re-index`` ticket; its remedy rebuilds
+    the index through the retrieval gate.
+    """
+    settings = get_settings()
+    corpus = settings.resolved_corpus_dir.resolve()
+    if settings.data_dir.resolve() not in corpus.parents:
+        return None  # the shipped corpus (or a user's): the main job does not write there
+    path = corpus / EDIT_DOC
+    if not path.is_file() or EDIT_MARK in path.read_text("utf-8"):
+        return None
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(
+            f"\n\n{EDIT_MARK}\n\nFrom {night.isoformat()}, the debt-to-income limit for self-employed applicants "
+            "is computed on the average of the last two years of declared income, not the last year alone.\n"
+        )
+    return EDIT_DOC
+
+
+@task
+def remedies_due(nightly: dict) -> list[int]:
+    """The tickets of the night whose kind has an automatic remedy and that are still open."""
+    return [t["id"] for t in nightly.get("tickets", []) if t["kind"] in ("retrain", "re-index", "re-prompt")
+            and t["status"] in ("open", "acknowledged")]
 
 
 @task
@@ -64,8 +145,22 @@ def ask_samples() -> list[dict]:
     return out
 
 
+def _tickets(settings) -> list[dict]:
+    from infra.stores.opsdb import create_ops_engine
+    from infra.stores.tickets import TicketStore
+
+    out = []
+    for t in TicketStore(create_ops_engine(settings.resolved_ops_db_url)).list():
+        remedy = t.remedy or {}
+        out.append({"id": t.id, "kind": t.kind, "asset": t.asset, "status": t.status, "severity": t.severity,
+                    "opened_night": t.opened_night.isoformat(), "count": t.count, "title": t.title,
+                    "remedy": remedy.get("summary") or remedy.get("note") or "", "resolution": t.resolution})
+    return out
+
+
 @task(name="summarize-demo")
-def summarize_demo(trained: dict, scored: list[dict], indexed: dict, released: dict, answers: list[dict]) -> dict:
+def summarize_demo(trained: dict, scored: list[dict], indexed: dict, released: dict, answers: list[dict],
+                   nightly: list[dict] | None = None, remedies: list[dict] | None = None) -> dict:
     """What the newcomer should see: champion, metrics, partitions, where things are."""
     settings = get_settings()
     registry, ledger = build_registry(settings), build_partition_ledger(settings)
@@ -84,6 +179,9 @@ def summarize_demo(trained: dict, scored: list[dict], indexed: dict, released: d
         "indexed": indexed,
         "prompt_release": released,
         "answers": answers,
+        "nightly": [{k: n.get(k) for k in ("night", "skipped", "status", "counts")} for n in (nightly or [])],
+        "remedies": remedies or [],
+        "tickets": _tickets(settings),
         "failed_partitions": len(ledger.list(dataset, status="failed")),
         "data_dir": str(settings.data_dir.resolve()),
         # Masked: the summary is a flow result and is printed; a database password must not leak there.

@@ -9,6 +9,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 
 from models.labels import labels_from_rows, validate_labels
+from models.profile import incoming_null_counts, profile_frame
 from models.schema import DatasetSchema
 from models.dates import check_range
 from models.validation import (
@@ -47,7 +48,7 @@ class IngestSummary:
     seen_before: int = 0  # of the quarantined: ids another day's partition already held
 
 
-def _validate_pieces(pieces, schema: DatasetSchema, ds: date, where: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, int]]:
+def _validate_pieces(pieces, schema: DatasetSchema, ds: date, where: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, int], dict[str, int]]:
     if not pieces:
         raise PartitionRejected(f"{where}: no rows for ds={ds}")
     # The quarantine share is checked over the whole day, ids seen on other days included.
@@ -61,7 +62,9 @@ def _validate_pieces(pieces, schema: DatasetSchema, ds: date, where: str) -> tup
     for r in results:
         for column, count in r.quarantined_by.items():
             by_column[column] = by_column.get(column, 0) + count
-    return valid, quarantined, warnings, by_column
+    # Validation's partition-level null rates (before quarantine), kept in the day's profile.
+    nulls = incoming_null_counts((r.rows, r.null_rates) for r in results)
+    return valid, quarantined, warnings, by_column, nulls
 
 
 def _set_aside_ids_seen(valid: pd.DataFrame, schema: DatasetSchema, ledger: PartitionLedger, ds: date):
@@ -135,7 +138,7 @@ def ingest_partition(ds: date, scenario: str | None = None, scenario_start: date
     try:
         pieces = source.read(ds)
         where = pieces[0].where if len(pieces) == 1 else source.description
-        day_valid, day_quarantined, warnings, by_column = _validate_pieces(pieces, schema, ds, source.description)
+        day_valid, day_quarantined, warnings, by_column, nulls = _validate_pieces(pieces, schema, ds, source.description)
         matured = source.read_labels(ds)  # a separate labels feed (the synthetic source) is checked in full
         if matured is not None:
             matured = validate_labels(
@@ -155,10 +158,14 @@ def ingest_partition(ds: date, scenario: str | None = None, scenario_start: date
             applications, labels = _split_labels(valid, schema, ds, source.description)
             if matured is not None:
                 labels = matured
+            # The committed rows' profile rides in the ledger row, so nightly checks never rescan the lake.
+            profile = profile_frame(
+                applications, schema, incoming_rows=len(day_valid) + len(day_quarantined), incoming_nulls=nulls
+            )
             try:
                 written = _commit_day(
                     lake, ledger, schema, ds, applications, quarantined, labels, hashes, run_id,
-                    meta={"source": source.description, "warnings": warnings},
+                    meta={"source": source.description, "warnings": warnings, "profile": profile},
                 )
                 break
             except IdsTaken:

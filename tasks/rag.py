@@ -36,6 +36,8 @@ def load_corpus() -> LoadedCorpus:
     settings = get_settings()
     cards = model_cards_url(settings) if settings.index.include_model_cards else None
     corpus = read_corpus(settings.resolved_corpus_dir, model_cards_url=cards)
+    # Fail fast: a golden set naming documents this corpus lacks stops the run before anything is embedded.
+    load_golden(settings.resolved_golden_path).check_against({d.doc_id for d in corpus.documents})
     logger = get_run_logger()
     logger.info("corpus %s: %d documents", settings.resolved_corpus_dir, len(corpus.documents))
     if corpus.skipped:
@@ -92,8 +94,11 @@ def gate_index(collection: str) -> GateResult:
     golden = load_golden(settings.resolved_golden_path)
     index = build_vector_index(settings)
     golden.check_against(set(index.manifest(collection)))
-    retriever = Retriever(index, build_embedder(settings).llama, collection=collection, top_k=settings.index.top_k, score_threshold=settings.index.score_threshold)
-    gate = evaluate_retrieval(retriever, golden, min_hit_rate=settings.index.gate_min_hit_rate, min_mrr=settings.index.gate_min_mrr)
+    cfg = settings.index
+    retriever = Retriever(index, build_embedder(settings).llama, collection=collection, top_k=cfg.top_k, score_threshold=cfg.score_threshold,
+                          retrieve_chunks=cfg.retrieve_chunks, chunks_per_doc=cfg.chunks_per_doc, mmr_lambda=cfg.mmr_lambda,
+                          context_chunks=cfg.context_chunks)
+    gate = evaluate_retrieval(retriever, golden, min_hit_rate=cfg.gate_min_hit_rate, min_mrr=cfg.gate_min_mrr, mrr_k=cfg.mrr_k)
     get_run_logger().info("retrieval gate on %s: %s", collection, gate.describe())
     return gate
 

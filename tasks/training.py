@@ -17,6 +17,7 @@ from infra.pointers import move_champion
 from infra.risk import card as risk_card
 from infra.risk import fit as risk_fit
 from infra.risk import gate as risk_gate
+from infra.risk import reference as risk_reference
 from infra.risk import training_set as risk_data
 from infra.risk.fit import FitResult, train_params
 from infra.risk.gate import TrainedVersion, gate_policy
@@ -112,6 +113,9 @@ def register_model(training_set: TrainingSet, fit: FitResult) -> dict:
         key=risk_gate.registration_key(fingerprint, run_id or uuid.uuid4().hex), flow_run_id=run_id,
     )
     get_run_logger().info("registered %s version %s (run %s)", settings.model_name, registered.version, registered.run_id)
+    # The nightly checks' reference (sample, test scores, calibration) goes with the version's run.
+    registry = build_registry(settings)
+    risk_reference.log_reference(registry, registered.run_id, risk_reference.build_reference(fit, training_set, build_source(settings).schema))
     return {"run_id": registered.run_id, "version": registered.version, "model_uri": registered.model_uri}
 
 

@@ -14,6 +14,12 @@ Design rules, each learnt from a miss:
 * values without a checksum (9-digit SSNs, passports, dates of birth) need a
   context word next to them ("SSN", "passport", "born", "Geburtsdatum"), so a
   date in prose or a format example such as ``+000000120`` is left alone;
+* a context word relaxes the shape rules instead of replacing them: after
+  "National Insurance number" any two letters, six digits and a suffix is an
+  id (HMRC's own examples and temporary numbers use prefixes that are never
+  allocated), as any 8-15 digit number after "SSN" is;
+* person names from spaCy's English NER are trusted in English text only: on
+  German or French text it tags capitalised nouns ("Welche Regeln") as people;
 * a card may be written with any separator (spaces, dots, dashes, slashes,
   underscores) in any grouping: it is found by its digits, not its layout.
 """
@@ -188,8 +194,16 @@ _NINO = re.compile(
     re.IGNORECASE,
 )
 
+# Any NINO-shaped value (allocated or not) when announced: "NI number QQ 12 34 56 C".
+_NINO_CONTEXT = re.compile(r"\b(?:national\s+insurance(?:\s+(?:no|number|#))?|ni\s*(?:no|number|#)|nino)\b\.?\s*(?:is|:|=|-)?\s*$", re.IGNORECASE)
+# The suffix too: temporary "TN" numbers end in M or F.
+_NINO_LOOSE = re.compile(r"(?<![\w])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Z](?![\w])", re.IGNORECASE)
+
 # A number-like token: digits, optionally grouped by spaces, dots or dashes.
 _NUMBERISH = re.compile(r"(?<![\w.-])\d(?:[ .\-]?\d){7,16}(?![\w]|[.-]\d)")
+
+# An identifier-looking token: capitals and digits (5+ digits), or digit groups joined by slashes.
+_ID_TOKEN = re.compile(r"(?<![\w/])(?:(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8,16}|\d{2,6}(?:/\d{2,6})+)(?![\w/])")
 
 # Words that announce a national identifier, in the languages applicants write in.
 _NATIONAL_ID_CONTEXT = re.compile(
@@ -230,7 +244,8 @@ _DATE = re.compile(
 
 _STREET_WORDS = (
     r"(?i:street|st|road|rd|avenue|ave|terrace|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|close|crescent|"
-    r"square|sq|parkway|pkwy|highway|hwy|row|mews|gardens|grove|hill|walk)"
+    r"square|sq|parkway|pkwy|highway|hwy|row|mews|gardens|grove|hill|walk|loop|circle|cir|trail|trl|plaza|alley|parade|"
+    r"esplanade|embankment|quay|wharf)"
 )
 _CAP = r"[A-ZÀ-Þ][a-zà-ÿ'’-]+"  # a capitalised word (street or city name)
 # "742 Evergreen Terrace, Springfield", "221B Baker Street, London NW1 6XE"; an
@@ -239,7 +254,7 @@ _ADDRESS_EN = re.compile(
     r"(?:(?i:flat|apt\.?|apartment|unit|suite)\s+\w+,?\s+)?"
     r"\b\d{1,5}[A-Za-z]?\s+(?:" + _CAP + r"\s+){1,3}" + _STREET_WORDS + r"\b\.?"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
-    r"(?:,\s*" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?|[A-Z]{2}\b))?)?",
+    r"(?:,\s*" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?|[A-Z]{2}\b(?:\s+\d{5}(?:-\d{4})?)?))?)?",
 )
 # "Hauptstraße 12, 10115 Berlin", "Rue de Rivoli 99, 75001 Paris", "Kerkstraat 5, 1017 GC Amsterdam".
 _ADDRESS_EU = re.compile(
@@ -248,6 +263,13 @@ _ADDRESS_EU = re.compile(
     r"|\b[A-ZÀ-Þ][\wÀ-ÿ-]*(?:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|straat|laan|gracht|plein|kade|vej|gatan|gade))"
     r"\s+\d{1,4}[a-zA-Z]?"
     r"(?:,\s*(?:\d{4,5}(?:\s?[A-Z]{2})?\s+)?" + _CAP + r")?",
+)
+_NAME_PART = r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)*"  # "Saint-Honoré"
+# Number first, as France, Spain, Italy and Portugal write it: "12 Rue de la Paix, 75002 Paris".
+_ADDRESS_NUMBER_FIRST = re.compile(
+    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|all[ée]e|impasse|quai|cours|calle|avenida|plaza|"
+    r"via|viale|piazza|corso|rua|travessa)\s+(?:(?i:de|del|della|des|du|la|le|les|l'|d'|do|da|dos|das)\s*)*" + _NAME_PART + r"(?:\s+" + _NAME_PART + r"){0,3}"
+    r"(?:,\s*(?:\d{4,5}\s+)?" + _CAP + r")?",
 )
 _ADDRESS_LEAD = re.compile(r"\b\d{1,4}[a-z]?,?\s+(?:rue|avenue|boulevard|chemin|calle|via|rua)\s+", re.IGNORECASE)
 
@@ -312,6 +334,9 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
     for pattern in (_SSN_SEP, _NINO):
         for m in pattern.finditer(text):
             yield m.start(), m.end(), "national_id", 1.0
+    for m in _NINO_LOOSE.finditer(text):
+        if _context_before(text, m.start(), _NINO_CONTEXT, window=30):
+            yield m.start(), m.end(), "national_id", 0.9
     for m in _NUMBERISH.finditer(text):
         value, digits = m.group(), _digits(m.group())
         context = _context_before(text, m.start(), _NATIONAL_ID_CONTEXT)
@@ -323,6 +348,12 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
             len(digits) == 12 and aadhaar_valid(value) and re.fullmatch(r"\d{4}[ -]\d{4}[ -]\d{4}", value)
         ):
             yield m.start(), m.end(), "national_id", 0.8
+    # An id word announces letters too ("DNI 12345678Z", "codice fiscale RSSMRA85T10A562S") and
+    # slashed tax numbers ("Steuernummer 93815/08152"): the first such token right after it.
+    for m in _ID_TOKEN.finditer(text):
+        digits = _digits(m.group())
+        if 5 <= len(digits) <= 16 and _context_before(text, m.start(), _NATIONAL_ID_CONTEXT, window=25):
+            yield m.start(), m.end(), "national_id", 0.85
     # INSEE numbers are often written in their groups: "1 85 05 78 006 048 30".
     for m in re.finditer(r"(?<![\w])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?![\w])", text):
         if insee_valid(m.group()):
@@ -346,7 +377,7 @@ def _find_dates_of_birth(text: str) -> Iterator[Finding]:
 
 
 def _find_addresses(text: str) -> Iterator[Finding]:
-    for pattern in (_ADDRESS_EN, _ADDRESS_EU):
+    for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST):
         for m in pattern.finditer(text):
             value = m.group().rstrip(",. ")
             start = m.start()
@@ -521,6 +552,27 @@ def default_analyzer() -> Any:
     return build_analyzer()
 
 
+# Function words of the languages applicants write in besides English. spaCy's English
+# NER reads capitalised German nouns and sentence-initial words as names.
+_EN_WORDS = frozenset("the a an and or of to in on for is are was were do does did i you my your we our it this that what which how when why who can with".split())
+_FOREIGN_WORDS = frozenset(
+    "der die das und ist sind ein eine nicht mit für bei von zu wie was welche welcher wann warum ich sie wir auch "
+    "le la les et est sont une des du pour avec dans sur qui que quel quelle comment pourquoi je nous vous "
+    "el los las y es son un una del para con en por qué cuál cómo cuando yo "
+    "il lo gli e è sono di per che come quando io "
+    "o os as é são um uma do da para com em que como "
+    "het een en is zijn van voor met op wat hoe wanneer ik".split()
+)
+
+
+def looks_english(text: str) -> bool:
+    """Whether a text reads as English rather than another European language (by function words)."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    english = sum(w in _EN_WORDS for w in words)
+    foreign = sum(w in _FOREIGN_WORDS and w not in _EN_WORDS for w in words)
+    return foreign <= english
+
+
 # Person names from NER are kept only when they look like names: two or more
 # capitalised words, or one after a title. Single capitalised words in
 # technical text ("Presidio", "Qdrant") are NER's usual false positives.
@@ -552,13 +604,17 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
     if not text:
         return Redaction(text=text, found={})
     engine = analyzer if analyzer is not None else default_analyzer()
+    english = looks_english(text)
     findings: list[Finding] = []
     for r in engine.analyze(text=text, language="en", score_threshold=MIN_SCORE):
         kind = ENTITY_KINDS.get(r.entity_type)
         if kind is None:
             continue
         if kind == "person" and r.recognition_metadata and "Spacy" in str(r.recognition_metadata.get("recognizer_name", "")):
-            if not _plausible_person(text, r.start, r.end):
+            if not english or not _plausible_person(text, r.start, r.end):
                 continue
         findings.append((r.start, r.end, kind, r.score))
+    # Presidio drops a pattern name that lies inside a wider NER span ("Ich heiße Anna
+    # Schmidt"); when that span is then rejected above, the name must still count.
+    findings.extend(_find_names(text))
     return apply_redactions(text, resolve(findings))

@@ -136,7 +136,9 @@ class EndpointGenerator:
             citations=citations,
             prompt_tokens=int(prompt_tokens),
             completion_tokens=int(completion_tokens),
-            model=self._model,
+            # What the endpoint reports serving, not what was asked for: a provider
+            # that swaps the model behind a name shows up in the request events.
+            model=_reported_model(raw) or self._model,
             answered=bool(text),
         )
 
@@ -185,3 +187,11 @@ def _usage(raw: Any) -> tuple[int | None, int | None]:
     if isinstance(usage, dict):
         return usage.get("prompt_tokens"), usage.get("completion_tokens")
     return getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+
+
+def _reported_model(raw: Any) -> str | None:
+    """The ``model`` a ChatCompletion (object or dict) says answered, cleaned; None when absent."""
+    model = raw.get("model") if isinstance(raw, dict) else getattr(raw, "model", None)
+    if not isinstance(model, str) or not model.strip():
+        return None
+    return "".join(ch for ch in model.strip() if ch.isprintable())[:200] or None

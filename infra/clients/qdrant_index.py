@@ -9,7 +9,10 @@ data dir) and a Qdrant server expose the same API, so only the client differs.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Iterable, Iterator
+
+import numpy as np
 
 from qdrant_client import QdrantClient, models
 
@@ -143,6 +146,40 @@ class VectorIndex:
                 wait=True,
             )
 
+    def document_texts(self, collection: str, doc_ids: Iterable[str]) -> dict[str, str]:
+        """The indexed text of some documents, stitched back from their chunks.
+
+        Chunks carry their character offsets in the document (LlamaIndex
+        records them), so overlapping windows are laid back in place and the
+        result is the text that was indexed, whatever the corpus folder holds
+        now. The evaluation checks quoted sentences against it.
+
+        Returns:
+            ``doc id -> text`` for the ids the collection holds.
+        """
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        ids = sorted(set(doc_ids))
+        if not ids or not self.exists(collection):
+            return {}
+        flt = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=ids))])
+        pieces: dict[str, list[tuple[int, int, str]]] = {}
+        for record in self._scroll(collection, flt=flt, payload=True):
+            node = metadata_dict_to_node(record.payload)
+            doc = record.payload.get("doc_id", "?")
+            start = node.start_char_idx if node.start_char_idx is not None else 10**12 + int(record.payload.get("chunk_index", 0))
+            pieces.setdefault(doc, []).append((start, int(record.payload.get("chunk_index", 0)), node.get_content()))
+        out: dict[str, str] = {}
+        for doc, parts in pieces.items():
+            placed = [(start, chunk) for start, _, chunk in sorted(parts) if start < 10**12]
+            size = max((start + len(chunk) for start, chunk in placed), default=0)
+            chars = ["\n"] * size  # a gap between windows is whitespace in the source
+            for start, chunk in placed:
+                chars[start:start + len(chunk)] = chunk
+            loose = [chunk for start, _, chunk in sorted(parts) if start >= 10**12]  # no offsets: own blocks
+            out[doc] = "\n\n".join(["".join(chars)] + loose).strip()
+        return out
+
     def vector_store(self, collection: str):
         """LlamaIndex's store over one collection (or the alias)."""
         from llama_index.vector_stores.qdrant import QdrantVectorStore
@@ -150,27 +187,140 @@ class VectorIndex:
         return QdrantVectorStore(client=self.client, collection_name=collection, batch_size=64)
 
 
+@dataclass(frozen=True)
+class Retrieval:
+    """One question's retrieval: the ranked candidates and the context kept from them.
+
+    Attributes:
+        ranked: The ``retrieve_chunks`` nearest chunks, best first (what
+            MRR@k is measured on).
+        context: The chunks handed to the generator: at most ``top_k``
+            documents, ``chunks_per_doc`` chunks each, ``context_chunks`` in
+            all, picked by maximal marginal relevance, in pick order.
+    """
+
+    ranked: list[Chunk]
+    context: list[Chunk]
+
+    @property
+    def context_docs(self) -> int:
+        return len({c.doc_id for c in self.context})
+
+
+def select_mmr(
+    relevance: np.ndarray, vectors: np.ndarray, doc_ids: list[str], *, max_docs: int, chunks_per_doc: int, mmr_lambda: float, max_chunks: int | None = None
+) -> list[int]:
+    """Maximal marginal relevance across documents: indices of the chunks to keep, in pick order.
+
+    Each step picks the candidate with the best ``lambda * relevance - (1 -
+    lambda) * (similarity to the closest chunk already picked)``, among those
+    whose document is already kept (while it has fewer than
+    ``chunks_per_doc`` chunks) or is new (while fewer than ``max_docs``
+    documents are kept). ``mmr_lambda=1`` is plain top-k by relevance under
+    the same per-document limits.
+
+    Args:
+        relevance: Cosine similarity of each candidate to the question, shape (n,).
+        vectors: Candidate embeddings, shape (n, d) (normalized here).
+        doc_ids: Document of each candidate.
+        max_docs: Documents kept at most.
+        chunks_per_doc: Chunks of one document kept at most.
+        mmr_lambda: Weight of relevance against redundancy, in [0, 1].
+        max_chunks: Chunks kept at most (default ``max_docs * chunks_per_doc``).
+
+    Returns:
+        Candidate indices, first picked first.
+    """
+    n = len(doc_ids)
+    if n == 0:
+        return []
+    vecs = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    vecs = vecs / np.where(norms == 0, 1.0, norms)
+    rel = np.asarray(relevance, dtype=np.float32)
+    redundancy = np.zeros(n, dtype=np.float32)  # similarity to the closest picked chunk (none yet)
+    picked: list[int] = []
+    per_doc: dict[str, int] = {}
+    available = np.ones(n, dtype=bool)
+    while len(picked) < (max_chunks or max_docs * chunks_per_doc):
+        allowed = available & np.array(
+            [per_doc.get(d, 0) < chunks_per_doc and (d in per_doc or len(per_doc) < max_docs) for d in doc_ids]
+        )
+        if not allowed.any():
+            break
+        score = mmr_lambda * rel - (1 - mmr_lambda) * redundancy
+        i = int(np.argmax(np.where(allowed, score, -np.inf)))  # ties: the better-ranked candidate
+        picked.append(i)
+        available[i] = False
+        per_doc[doc_ids[i]] = per_doc.get(doc_ids[i], 0) + 1
+        redundancy = np.maximum(redundancy, vecs @ vecs[i])
+    return picked
+
+
 class Retriever:
-    """Top-k retrieval through LlamaIndex over one collection or the live alias."""
+    """Retrieval over one collection or the live alias: ``retrieve_chunks`` candidates, a diverse context.
 
-    def __init__(self, index: VectorIndex, embed_model, *, collection: str, top_k: int, score_threshold: float | None) -> None:
-        from llama_index.core import VectorStoreIndex
+    The depth is explicit: ``retrieve_chunks`` chunks are fetched (nearest
+    first), and the context keeps at most ``top_k`` documents with at most
+    ``chunks_per_doc`` chunks each and ``context_chunks`` in all, chosen by
+    maximal marginal relevance so that four chunks are not four windows of one
+    document. The defaults (``retrieve_chunks=None`` -> ``max(20, 5 * top_k)``,
+    one chunk per document, ``context_chunks=None`` -> ``top_k *
+    chunks_per_doc``, ``mmr_lambda=0.7``) apply when a caller passes only
+    ``top_k``.
+    """
 
+    def __init__(
+        self,
+        index: VectorIndex,
+        embed_model,
+        *,
+        collection: str,
+        top_k: int,
+        score_threshold: float | None,
+        retrieve_chunks: int | None = None,
+        chunks_per_doc: int = 1,
+        mmr_lambda: float = 0.7,
+        context_chunks: int | None = None,
+    ) -> None:
+        if top_k < 1 or chunks_per_doc < 1:
+            raise ValueError(f"top_k ({top_k}) and chunks_per_doc ({chunks_per_doc}) must be >= 1")
+        if not 0.0 <= mmr_lambda <= 1.0:
+            raise ValueError(f"mmr_lambda must be in [0, 1], got {mmr_lambda}")
+        self.index = index
         self.collection = collection
         self.top_k = top_k
+        self.chunks_per_doc = chunks_per_doc
+        self.context_chunks = context_chunks or top_k * chunks_per_doc
+        self.retrieve_chunks = max(retrieve_chunks or max(20, 5 * top_k), self.context_chunks)
+        self.mmr_lambda = mmr_lambda
         self.score_threshold = score_threshold
-        # transformations=[]: a read-only index needs no node parser (the default
-        # one loads tiktoken's vocabulary, half a second per process).
-        self._retriever = VectorStoreIndex.from_vector_store(
-            index.vector_store(collection), embed_model=embed_model, transformations=[]
-        ).as_retriever(similarity_top_k=top_k)
+        self._embed_model = embed_model
+        # Parsing the payload back into a node is LlamaIndex's job (it wrote it).
+        self._store = index.vector_store(collection)
+
+    def search(self, question: str) -> Retrieval:
+        """The ranked candidates and the diversified context for one question."""
+        query = self._embed_model.get_query_embedding(question)
+        points = self.index.client.query_points(
+            self.collection, query=query, limit=self.retrieve_chunks, with_payload=True, with_vectors=True
+        ).points
+        result = self._store.parse_to_query_result(points)
+        ranked: list[Chunk] = []
+        vectors: list = []
+        for node, score in zip(result.nodes, result.similarities):
+            if self.score_threshold is not None and float(score) < self.score_threshold:
+                continue
+            ranked.append(Chunk(chunk_id=node.node_id, doc_id=node.metadata.get("doc_id", node.ref_doc_id or "?"), text=node.get_content(), score=float(score)))
+            vectors.append(node.embedding)
+        if not ranked:
+            return Retrieval([], [])
+        keep = select_mmr(
+            np.array([c.score for c in ranked]), np.array(vectors), [c.doc_id for c in ranked],
+            max_docs=self.top_k, chunks_per_doc=self.chunks_per_doc, mmr_lambda=self.mmr_lambda, max_chunks=self.context_chunks,
+        )
+        return Retrieval(ranked, [ranked[i] for i in keep])
 
     def retrieve(self, question: str) -> list[Chunk]:
-        found = self._retriever.retrieve(question)
-        chunks = [
-            Chunk(chunk_id=n.node.node_id, doc_id=n.node.metadata.get("doc_id", n.node.ref_doc_id or "?"), text=n.node.get_content(), score=float(n.score or 0.0))
-            for n in found
-        ]
-        if self.score_threshold is not None:
-            chunks = [c for c in chunks if c.score >= self.score_threshold]
-        return chunks
+        """The context for one question (see ``search``)."""
+        return self.search(question).context

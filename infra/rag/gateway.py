@@ -113,7 +113,9 @@ class Gateway:
         if collection not in self._retrievers:
             cfg = self.settings.index
             self._retrievers[collection] = Retriever(
-                self.index, self.embedder.llama, collection=collection, top_k=cfg.top_k, score_threshold=cfg.score_threshold
+                self.index, self.embedder.llama, collection=collection, top_k=cfg.top_k, score_threshold=cfg.score_threshold,
+                retrieve_chunks=cfg.retrieve_chunks, chunks_per_doc=cfg.chunks_per_doc, mmr_lambda=cfg.mmr_lambda,
+                context_chunks=cfg.context_chunks,
             )
         return self._retrievers[collection]
 

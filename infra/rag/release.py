@@ -26,6 +26,9 @@ from infra.stores.ledger import PointerPinned
 
 log = logging.getLogger(__name__)
 
+# Prompt version tag holding the model the version was gated with (see ``release_prompt``).
+GATE_MODEL_TAG = "gate.model"
+
 
 @dataclass
 class PromptRelease:
@@ -62,6 +65,10 @@ def release_prompt(settings: TandemSettings, version: int, *, actor: str | None 
     for check in gate.checks:
         registry.client.set_prompt_version_tag(registry.name, version, f"gate.{check.name}", f"{check.value:.4f}")
     registry.client.set_prompt_version_tag(registry.name, version, "gate", "pass" if gate.passed else "fail")
+    # The model this prompt is released to run on: the nightly ``provider_model``
+    # check compares it with the model the endpoint reports serving.
+    gated_model = gateway.endpoint.model if gateway.endpoint is not None else gateway.offline.model
+    registry.client.set_prompt_version_tag(registry.name, version, GATE_MODEL_TAG, gated_model)
     previous = registry.alias_version(settings.prompt.production_alias)
     if not gate.passed:
         return PromptRelease(version, collection, gate, False, previous, f"HOLD: v{version} failed the release gate ({gate.describe()})")
@@ -70,7 +77,7 @@ def release_prompt(settings: TandemSettings, version: int, *, actor: str | None 
     try:
         move_prompt(
             settings, version, reason=reason or f"release gate passed on {collection}",
-            evidence={"gate": gate.to_dict(), "collection": collection, "golden_set": golden.path}, actor=actor,
+            evidence={"gate": gate.to_dict(), "collection": collection, "golden_set": golden.path, "model": gated_model}, actor=actor,
         )
     except PointerPinned as exc:
         log.warning("v%s passed the release gate but stays off production: %s", version, exc)

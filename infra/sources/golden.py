@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ class GoldenQuestion:
     id: str
     question: str
     relevant: tuple[str, ...]
-    reference: str
+    reference: str | None = None  # optional: metrics that need it are skipped without it
 
 
 @dataclass(frozen=True)
@@ -27,19 +28,45 @@ class GoldenSet:
     questions: tuple[GoldenQuestion, ...]
     content_hash: str  # results are reused only while this is unchanged
 
-    def check_against(self, doc_ids: set[str]) -> None:
+    @property
+    def with_reference(self) -> int:
+        """How many questions carry a reference answer."""
+        return sum(q.reference is not None for q in self.questions)
+
+    def check_against(self, doc_ids: set[str] | frozenset[str]) -> None:
         """Every relevant document must be in the corpus, or the metrics would lie.
 
+        Call it before anything is embedded: a golden set written for another
+        corpus (or with a typo) fails in seconds instead of after a build.
+        Every problem is listed at once, each with the file and the entry, and
+        with a hint when a corpus document differs only by its suffix or
+        folder (``policy/03.md`` vs ``policy/03.txt`` or ``03.md``).
+
         Raises:
-            EvalSetRejected: names the questions and missing documents.
+            EvalSetRejected: names every question and missing document.
         """
-        missing = [(q.id, d) for q in self.questions for d in q.relevant if d not in doc_ids]
-        if missing:
-            shown = ", ".join(f"{qid}->{d}" for qid, d in missing[:8])
+        problems = [f"{q.id}: {d!r}{_hint(d, doc_ids)}" for q in self.questions for d in q.relevant if d not in doc_ids]
+        if problems:
             raise EvalSetRejected(
-                f"golden set {self.path} names {len(missing)} document(s) the corpus does not have ({shown}); "
-                "point TANDEM_INDEX__GOLDEN_PATH at a golden set for this corpus"
+                f"golden set {self.path} names {len(problems)} document(s) the corpus does not have "
+                f"({len(doc_ids)} documents):\n  " + "\n  ".join(problems)
+                + "\npoint TANDEM_INDEX__GOLDEN_PATH at a golden set for this corpus, or fix the ids"
             )
+
+
+def _stem(doc_id: str) -> str:
+    return re.sub(r"\.[A-Za-z0-9]+$", "", doc_id)
+
+
+def _hint(doc_id: str, doc_ids) -> str:
+    """' (did you mean ...?)' for a corpus id with the same path but another suffix, or the same file name."""
+    same_stem = sorted(d for d in doc_ids if _stem(d) == _stem(doc_id))
+    if not same_stem:
+        name = doc_id.rsplit("/", 1)[-1]
+        same_stem = sorted(d for d in doc_ids if d.rsplit("/", 1)[-1] == name or _stem(d.rsplit("/", 1)[-1]) == _stem(name))
+    if not same_stem:
+        return ""
+    return f" (did you mean {', '.join(repr(d) for d in same_stem[:3])}?)"
 
 
 def _load_yaml(path: Path) -> dict:
@@ -56,25 +83,43 @@ def _load_yaml(path: Path) -> dict:
 
 
 def load_golden(path: Path) -> GoldenSet:
-    """Load and check a golden set (``questions: [{id, question, relevant: [...], reference}]``)."""
+    """Load and check a golden set (``questions: [{id, question, relevant: [...], reference?}]``).
+
+    ``reference`` (a reference answer) is optional; without it the answer
+    metrics that compare with it are skipped, and the evaluation says so.
+
+    Raises:
+        EvalSetRejected: every malformed entry at once, each with the file and its index and id.
+    """
     data, digest = _load_yaml(path)
     items = data.get("questions")
     if not isinstance(items, list) or not items:
         raise EvalSetRejected(f"{path}: 'questions' must be a non-empty list")
     out: list[GoldenQuestion] = []
+    problems: list[str] = []
     seen: set[str] = set()
     for i, item in enumerate(items):
-        where = f"{path}: questions[{i}]"
+        where = f"questions[{i}]"
         if not isinstance(item, dict):
-            raise EvalSetRejected(f"{where}: expected a mapping")
-        for key in ("id", "question", "relevant", "reference"):
-            if not item.get(key):
-                raise EvalSetRejected(f"{where} ({item.get('id', '?')}): missing '{key}'")
-        if item["id"] in seen:
-            raise EvalSetRejected(f"{where}: duplicate id {item['id']!r}")
-        seen.add(item["id"])
+            problems.append(f"{where}: expected a mapping")
+            continue
+        where = f"{where} ({item.get('id', '?')})"
+        missing = [key for key in ("id", "question", "relevant") if not item.get(key)]
+        if missing:
+            problems.append(f"{where}: missing {', '.join(repr(m) for m in missing)}")
+            continue
+        if str(item["id"]) in seen:
+            problems.append(f"{where}: duplicate id {item['id']!r}")
+            continue
+        seen.add(str(item["id"]))
         relevant = item["relevant"] if isinstance(item["relevant"], list) else [item["relevant"]]
-        out.append(GoldenQuestion(str(item["id"]), str(item["question"]), tuple(map(str, relevant)), str(item["reference"])))
+        reference = item.get("reference")
+        if reference is not None and not str(reference).strip():
+            reference = None
+        out.append(GoldenQuestion(str(item["id"]), str(item["question"]), tuple(map(str, relevant)),
+                                  None if reference is None else str(reference)))
+    if problems:
+        raise EvalSetRejected(f"{path}: {len(problems)} malformed question(s):\n  " + "\n  ".join(problems))
     return GoldenSet(path=str(path), questions=tuple(out), content_hash=digest)
 
 

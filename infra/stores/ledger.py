@@ -196,6 +196,32 @@ class PartitionLedger:
             ).mappings().first()
         return PartitionRecord(**row) if row else None
 
+    def profile(self, dataset: str, ds: date) -> dict[str, Any] | None:
+        """The data profile ingest stored with a committed (``ok``) partition (``models.profile``).
+
+        Returns:
+            The profile, or None when the partition is not committed or was
+            ingested before profiles were kept.
+        """
+        with self._engine.connect() as conn:
+            meta = conn.execute(
+                sa.select(partitions.c.meta).where(
+                    partitions.c.dataset == dataset, partitions.c.ds == ds, partitions.c.status == "ok"
+                )
+            ).scalar()
+        return (meta or {}).get("profile")
+
+    def profiles(self, dataset: str, *, start: date, end: date) -> dict[date, dict[str, Any]]:
+        """The stored profiles of the committed partitions in ``[start, end]`` (days without one are left out)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(partitions.c.ds, partitions.c.meta)
+                .where(partitions.c.dataset == dataset, partitions.c.status == "ok")
+                .where(partitions.c.ds >= start, partitions.c.ds <= end)
+                .order_by(partitions.c.ds)
+            ).all()
+        return {ds: meta["profile"] for ds, meta in rows if meta and meta.get("profile")}
+
     def list(
         self,
         dataset: str | None = None,

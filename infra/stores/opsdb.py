@@ -134,6 +134,19 @@ llm_requests = sa.Table(
     sa.Column("error", sa.Text),
 )
 
+# User feedback on an answered request: one row per (request, actor), a
+# second vote replaces the first. The note is cleaned and PII-redacted like a
+# question before it is stored.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("request_id", sa.String(64), sa.ForeignKey("llm_requests.request_id"), primary_key=True),
+    sa.Column("actor", sa.String(200), primary_key=True),
+    sa.Column("rating", sa.String(10), nullable=False),  # good | bad
+    sa.Column("note", sa.Text),  # redacted
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
 # Answers by cache key: sha256(normalized question, prompt version, index
 # version, generator), so a new prompt or index never serves a stale answer.
 response_cache = sa.Table(
@@ -162,6 +175,109 @@ index_builds = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
 )
 
+# Tickets the nightly loop opens (retrain, re-prompt, re-index, cost-review,
+# ops). At most one open or acknowledged ticket per (kind, asset): held twice,
+# by the partial unique index below (the database refuses a second one) and
+# by ``ticket_heads`` (the row an opener locks, so a concurrent opener waits
+# and then updates the ticket the first one opened instead of failing).
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # retrain | re-prompt | re-index | cost-review | ops
+    sa.Column("asset", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # open | acknowledged | resolved
+    sa.Column("severity", sa.String(10), nullable=False),  # medium | high
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),  # [{night, check, subject, value, warn, fail, n, summary, ...}]
+    sa.Column("suggested_action", sa.Text, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),  # failing nights recorded on it
+    sa.Column("opened_night", sa.Date, nullable=False),
+    sa.Column("last_night", sa.Date, nullable=False),
+    sa.Column("resolved_night", sa.Date),  # the night the remedy's check was green, or the day a person resolved it
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledged_by", sa.String(200)),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("resolved_by", sa.String(200)),
+    sa.Column("resolution", sa.Text),
+    sa.Column("remedy", sa.JSON),  # {flow_run_id, gate verdict, promoted, "waiting for labels: 3 of 7 days matured", ...}
+    sa.Index("ix_tickets_kind_asset", "kind", "asset"),
+    sa.Index(
+        "uq_tickets_one_open", "kind", "asset", unique=True,
+        sqlite_where=sa.text("status != 'resolved'"), postgresql_where=sa.text("status != 'resolved'"),
+    ),
+)
+
+# One row per (kind, asset): the row an opener locks (``SELECT ... FOR UPDATE``
+# on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) and the pair's open ticket.
+ticket_heads = sa.Table(
+    "ticket_heads",
+    metadata,
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("asset", sa.String(100), primary_key=True),
+    sa.Column("open_ticket_id", sa.Integer),  # None when the pair has no open ticket
+    sa.Column("last_resolved_night", sa.Date),  # for the cool-down
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Append-only: every change of a ticket (opened, updated, acknowledged,
+# remedy, resolved), who made it and the evidence it added.
+ticket_history = sa.Table(
+    "ticket_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", sa.Integer, sa.ForeignKey("tickets.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("night", sa.Date),
+    sa.Column("action", sa.String(20), nullable=False),  # opened | updated | acknowledged | remedy | resolved
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("evidence", sa.JSON),
+)
+
+# Every graded check of every night: the scorecard's lines and the history
+# debounce counts from. One row per (night, check, subject); a rerun of a
+# night replaces its rows. ``subject`` is '' for the asset itself (a NULL in a
+# key would not be unique on either database).
+check_results = sa.Table(
+    "check_results",
+    metadata,
+    sa.Column("night", sa.Date, primary_key=True),
+    sa.Column("check", sa.String(60), primary_key=True),
+    sa.Column("subject", sa.String(200), primary_key=True),
+    sa.Column("asset", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # green | amber | red | insufficient
+    sa.Column("value", sa.Float),
+    sa.Column("warn", sa.Float),
+    sa.Column("fail", sa.Float),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("evidence", sa.JSON),
+    sa.Column("calibration", sa.JSON),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_check_results_check_subject_night", "check", "subject", "night"),
+)
+
+
+# API keys of the HTTP service (``tandem keys create|list|revoke``). The key
+# itself is never stored: only a salted SHA-256 of its secret part, looked up
+# by the public key id that prefixes it. A key maps to exactly one tenant.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("salt", sa.String(64), nullable=False),  # hex
+    sa.Column("key_hash", sa.String(64), nullable=False),  # hex sha256(salt + secret)
+    sa.Column("tenant", sa.String(100), nullable=False, index=True),
+    sa.Column("name", sa.String(200)),
+    sa.Column("rate_limit_per_minute", sa.Integer),  # None: service.rate_limit_per_minute
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(200)),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("revoked_by", sa.String(200)),
+)
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets readers run beside the one writer; busy_timeout makes concurrent

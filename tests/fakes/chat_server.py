@@ -35,6 +35,8 @@ class FakeChatServer:
         delay_s: How long ``"slow"`` waits before answering.
         reply: When set, ``"ok"`` answers exactly this text instead of the
             built-in answer (to script citations a test needs).
+        model: When set, the model the replies report (a provider that swapped
+            the model behind the name); None echoes the requested model.
         requests: JSON bodies received on ``/v1/chat/completions``, in order.
         authorizations: the ``Authorization`` headers received, in order.
 
@@ -47,6 +49,7 @@ class FakeChatServer:
         self.mode = mode
         self.delay_s = delay_s
         self.reply: str | None = None
+        self.model: str | None = None
         self._requests: list[dict[str, Any]] = []
         self._authorizations: list[str] = []
         self._lock = threading.Lock()
@@ -105,7 +108,7 @@ class FakeChatServer:
             "id": f"chatcmpl-fake-{len(self.requests)}",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body.get("model", "fake"),
+            "model": self.model or body.get("model", "fake"),
             "choices": [
                 {
                     "index": 0,

@@ -146,3 +146,23 @@ def test_golden_set_matches_the_demo_corpus(corpus):
     golden.check_against({d.doc_id for d in corpus.documents})
     # And the poisoned document is never relevant
     assert all(POISONED not in q.relevant for q in golden.questions)
+
+
+# --- later development splits (bench/guardrails.py: dev2, dev3) ----------------------------
+
+BENCH_DATA = Path(__file__).resolve().parents[2] / "bench" / "data"
+LATER_DEV_SPLITS = ["guardrails_heldout_lead.yaml", "guardrails_dev_extra.yaml"]
+
+
+@pytest.mark.parametrize("name", LATER_DEV_SPLITS)
+def test_later_development_splits_pass_benign_questions_and_drop_only_poisoned_documents(name):
+    # Given a later development split (the lead's set, moved into development once its misses
+    # were seen, and the benign risky-sounding questions written after them)
+    data = yaml.safe_load((BENCH_DATA / name).read_text("utf-8"))
+    cases = load_attacks(BENCH_DATA / name)
+    # When its benign questions and documents are screened by the rules alone
+    refused = [c.id for c in cases if c.kind == "benign" and check_injection(c.text).flagged]
+    kept, dropped = filter_chunks(data["documents"], lambda d: d["text"])
+    # Then no benign question is refused and exactly the poisoned documents are dropped
+    assert refused == []
+    assert sorted(d["id"] for d, _ in dropped) == sorted(d["id"] for d in data["documents"] if d["kind"] == "poisoned")

@@ -284,3 +284,37 @@ def test_split_skips_short_unpunctuated_titles_but_keeps_list_items():
         "Keep the previous collection until two newer releases exist",
         "Run the rollback command from the repository root.",
     ]
+
+
+# --- hard-wrapped text: whole sentences, never fragments ---------------------------
+
+WRAPPED_CHUNK = (
+    "the previous chunk ended mid-sentence, so this line is the tail of one.\n\n"
+    "An object is freed when the object is garbage-collected, but since garbage collection is\n"
+    "not deterministic, a finalizer may run late or never. Use a context manager\n"
+    "to release resources, e.g. files and sockets, at a known point.\n\n"
+    "Weak references do not keep an object\n"
+    "alive. The chunk window then stops in the middle of a"
+)
+
+
+def test_wrapped_chunks_give_whole_sentences_and_drop_the_cut_edges():
+    assert split_into_sentences(WRAPPED_CHUNK) == [
+        "An object is freed when the object is garbage-collected, but since garbage collection is not deterministic, "
+        "a finalizer may run late or never.",
+        "Use a context manager to release resources, e.g. files and sockets, at a known point.",
+        "Weak references do not keep an object alive.",
+    ]
+
+
+def test_the_answer_quotes_whole_sentences_and_the_line_mode_quotes_fragments():
+    chunk = Chunk("c", "objects.md", WRAPPED_CHUNK, 1.0)
+    question = "When is an object freed by garbage collection?"
+    whole = make_generator().generate(question, [chunk], PROMPT, {"max_sentences": 1, "min_similarity": 0.0})
+    assert whole.text.startswith("An object is freed when the object is garbage-collected, but since garbage collection is not deterministic")
+    lines = ExtractiveGenerator(embed=make_generator()._embed, count_tokens=len, units="lines")
+    fragment = lines.generate(question, [chunk], PROMPT, {"max_sentences": 10, "min_similarity": 0.0, "max_gap": 1.0})
+    # a line, not a sentence
+    assert "An object is freed when the object is garbage-collected, but since garbage collection is" in [s for s, _ in fragment.sentences]
+    with pytest.raises(ValueError, match="units"):
+        ExtractiveGenerator(embed=make_generator()._embed, count_tokens=len, units="words")

@@ -183,22 +183,25 @@ def test_aggregate_means_and_skips_missing_answer_metrics():
         QuestionScores(hit=1.0, rr=1.0, ndcg=1.0, precision=0.5, recall=1.0, faithfulness=0.8, relevance=0.6, citation_coverage=1.0),
         QuestionScores(hit=0.0, rr=0.0, ndcg=0.0, precision=0.0, recall=0.5),
     ]
-    # When aggregated
-    result = aggregate(scores)
-    # Then retrieval metrics average over both, answer metrics over the one that has them
-    assert result == pytest.approx(
-        {
-            "hit_at_k": 0.5,
-            "mrr": 0.5,
-            "ndcg_at_k": 0.5,
-            "context_precision": 0.25,
-            "context_recall": 0.75,
-            "faithfulness": 0.8,
-            "answer_relevance": 0.6,
-            "citation_coverage": 1.0,
-            "n_questions": 2.0,
-        }
-    )
+    # When aggregated at k=4, MRR at 10
+    result = aggregate(scores, k=4, mrr_k=10)
+    # Then retrieval metrics average over both (k in their names, legacy names kept),
+    # answer metrics over the one that has them, and unmeasured ones are NaN
+    expected = {
+        "hit_at_4": 0.5, "hit_at_k": 0.5,
+        "mrr_at_10": 0.5, "mrr": 0.5,
+        "ndcg_at_4": 0.5, "ndcg_at_k": 0.5,
+        "context_precision": 0.25,
+        "context_recall": 0.75,
+        "faithfulness": 0.8,
+        "answer_relevance": 0.6,
+        "citation_coverage": 1.0,
+        "n_questions": 2.0,
+        "n_with_reference": 0.0,
+    }
+    assert {k: result[k] for k in expected} == pytest.approx(expected)
+    assert all(math.isnan(result[k]) for k in ("sentence_completeness", "answer_similarity", "token_f1", "rouge_l"))
+    assert set(result) == set(expected) | {"sentence_completeness", "answer_similarity", "token_f1", "rouge_l"}
 
 
 def test_aggregate_reports_missing_metrics_as_nan():

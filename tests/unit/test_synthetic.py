@@ -175,3 +175,61 @@ def test_new_category_passes_validation_and_is_kept():
     result = validate_frame(df, synthetic_schema(), where="synthetic")
     assert len(result.quarantined) == 0
     assert (result.valid["loan_purpose"] == "crypto").any()
+
+
+# -- concept: the relationship changes, the features do not --------------------
+
+
+def _auc(y, score) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score))
+
+
+def test_concept_leaves_the_features_exactly_as_none():
+    # Given a concept change that started ten days ago
+    scenario = Scenario("concept", start=DAY - timedelta(days=10))
+    # Then a concept day's applications are the "none" scenario's, column for column
+    pd.testing.assert_frame_equal(
+        generate_applications(DAY, seed=12, rows=3_000, scenario=scenario),
+        generate_applications(DAY, seed=12, rows=3_000),
+    )
+
+
+def test_concept_labels_follow_a_new_relationship_that_a_model_trained_before_misses():
+    # Given labels maturing after a concept change, for applications made after its start
+    delay = 30
+    start = DAY - timedelta(days=delay)
+    scenario = Scenario("concept", start=start)
+    apps = generate_applications(start, seed=13, rows=ROWS)  # the same features under both scenarios
+    old = generate_labels(DAY, seed=13, rows=ROWS, label_delay_days=delay)["default"]
+    new = generate_labels(DAY, seed=13, rows=ROWS, scenario=scenario, label_delay_days=delay)["default"]
+    # Then the labels differ while the base rate stays about the same
+    assert (old != new).mean() > 0.05
+    assert new.mean() == pytest.approx(old.mean(), abs=0.02)
+    # And the best model trained before the start (the old true risk) ranks the new labels far worse
+    before_score = default_probability(apps)
+    auc_before, auc_after = _auc(old, before_score), _auc(new, before_score)
+    assert auc_before > 0.78
+    assert auc_before - auc_after > 0.15
+    # while the new relationship itself is learnable (a retrain can win the AUC back)
+    assert _auc(new, default_probability(apps, concept_weight=1.0)) > 0.75
+
+
+def test_concept_labels_before_the_start_are_unchanged():
+    # Labels that mature after the start but belong to applications made before it
+    scenario = Scenario("concept", start=DAY - timedelta(days=5))
+    labels = generate_labels(DAY, seed=14, rows=2_000, scenario=scenario, label_delay_days=30)
+    pd.testing.assert_frame_equal(labels, generate_labels(DAY, seed=14, rows=2_000, label_delay_days=30))
+
+
+def test_concept_weight_blends_and_is_checked():
+    apps = generate_applications(DAY, seed=15, rows=2_000)
+    half = default_probability(apps, concept_weight=0.5)
+    full = default_probability(apps, concept_weight=1.0)
+    base = default_probability(apps)
+    assert not np.allclose(half, base) and not np.allclose(half, full)
+    with pytest.raises(ValueError, match="concept_weight"):
+        default_probability(apps, concept_weight=1.5)
+    with pytest.raises(ValueError, match="concept_weight"):
+        Scenario("concept", start=DAY, concept_weight=-0.1)

@@ -1,0 +1,1 @@
+"""The HTTP service (``tandem serve-assistant``): the question-answering gateway behind an OpenAI-compatible API."""

@@ -1,0 +1,690 @@
+"""The alerting policy: levels per check, calibration, grading and ticket decisions.
+
+Checks only measure (``models.monitoring.Measurement``); this module decides
+what the figures mean, in four pure steps the nightly loop calls in order:
+
+1. ``Policy.from_mapping``: the policy file (one entry per check in
+   ``CHECKS``: fixed warn / fail levels, calibration multipliers and bounds,
+   minimum sample, debounce, cool-down, measurement ``params``), validated
+   with errors that name the file and the key path.
+2. ``calibrate``: a check's alarm levels from its reference period's own
+   night-to-night variability (mean ± k·σ over reference chunks, NannyML's
+   idea), kept within ``[floor, ceiling]`` so a noise-free reference does not
+   alarm on trivial moves and a noisy one cannot hide a real shift.
+3. ``grade``: a measurement against its levels -> a ``CheckResult`` (green,
+   amber, red, or insufficient when the sample is too small).
+4. ``decide_tickets``: which ``(kind, asset)`` tickets open or get a new
+   failure added, after debounce, cool-down and dedup.
+
+Pure: arguments in, values out; no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Literal, Protocol
+
+from models.monitoring import CHECKS, CheckResult, Direction, Measurement
+
+MIN_CALIBRATION_VALUES = 3  # fewer reference values give no usable sigma: fixed levels apply
+HIGH_MARGIN = 0.5  # a red figure beyond its fail level by half the level (or more) is "high"
+
+Severity = Literal["medium", "high"]
+DecisionAction = Literal["open", "update", "held"]
+
+
+class PolicyInvalid(ValueError):
+    """The policy file is malformed; the message names the file and the key path."""
+
+
+# -- the policy -----------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckPolicy:
+    """How one check is graded and when it opens a ticket.
+
+    Attributes:
+        check: a key of ``CHECKS``.
+        warn: the fixed warn level (amber beyond it).
+        fail: the fixed fail level (red beyond it).
+        calibrate: derive the levels from the reference period (``calibrate``)
+            instead of using ``warn`` / ``fail`` as they are.
+        k_warn: sigma multiplier of the calibrated warn level.
+        k_fail: sigma multiplier of the calibrated fail level.
+        floor: the tightest a calibrated level may be (for an "above" check:
+            never below it), so a noise-free reference does not alarm on
+            trivial moves. None: no bound.
+        ceiling: the loosest a calibrated level may be (for an "above" check:
+            never above it). None: no bound.
+        min_samples: below this ``Measurement.n`` the night is "insufficient".
+        debounce_nights: consecutive red nights (tonight included) before a
+            ticket opens; 1 opens on the first red night.
+        cooldown_nights: after a ticket of this (kind, asset) is resolved, no
+            new ticket opens for this many nights.
+        enabled: False: still graded and shown, never a ticket.
+        params: measurement parameters the check itself reads (a window, a
+            score level); the policy never interprets them.
+    """
+
+    check: str
+    warn: float
+    fail: float
+    calibrate: bool = False
+    k_warn: float = 2.0
+    k_fail: float = 3.0
+    floor: float | None = None
+    ceiling: float | None = None
+    min_samples: int = 1
+    debounce_nights: int = 1
+    cooldown_nights: int = 0
+    enabled: bool = True
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def direction(self) -> Direction:
+        return CHECKS[self.check].direction
+
+    @property
+    def asset(self) -> str:
+        return CHECKS[self.check].asset
+
+    @property
+    def ticket(self) -> str | None:
+        return CHECKS[self.check].ticket
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["params"] = dict(self.params)
+        return out
+
+
+# What a policy file may set, and where. Defaults hold what is the same across
+# checks; levels, bounds and params are a check's own.
+_DEFAULTABLE = ("calibrate", "k_warn", "k_fail", "min_samples", "debounce_nights", "cooldown_nights", "enabled")
+_CHECK_KEYS = ("warn", "fail", "floor", "ceiling", "params") + _DEFAULTABLE
+_TOP_KEYS = ("version", "defaults", "checks")
+_BUILTIN_DEFAULTS: dict[str, Any] = {
+    "calibrate": False, "k_warn": 2.0, "k_fail": 3.0, "min_samples": 1,
+    "debounce_nights": 1, "cooldown_nights": 0, "enabled": True,
+}
+
+
+def _show(value: Any) -> str:
+    return repr(value) if not isinstance(value, str) else f"'{value}'"
+
+
+def _number(value: Any, where: str, *, positive: bool = False, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise PolicyInvalid(f"{where}: must be a number{' or null' if optional else ''}, got {_show(value)}")
+    if positive and value <= 0:
+        raise PolicyInvalid(f"{where}: must be a number > 0, got {_show(value)}")
+    return float(value)
+
+
+def _integer(value: Any, where: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise PolicyInvalid(f"{where}: must be an integer >= {minimum}, got {_show(value)}")
+    return value
+
+
+def _boolean(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyInvalid(f"{where}: must be true or false, got {_show(value)}")
+    return value
+
+
+def _check_keys(data: Any, where: str, valid: Sequence[str], source: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise PolicyInvalid(f"{source}: {where or 'the file'}: must be a mapping, got {type(data).__name__}")
+    for key in data:
+        if key not in valid:
+            path = f"{where}.{key}" if where else str(key)
+            raise PolicyInvalid(f"{source}: {path}: unknown key; valid keys: {', '.join(valid)}")
+    return data
+
+
+def _parse_fields(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Type-check the fields present in ``raw`` (a defaults section or one check's entry)."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        path = f"{where}.{key}"
+        if key in ("warn", "fail"):
+            out[key] = _number(value, path)
+        elif key in ("floor", "ceiling"):
+            out[key] = _number(value, path, optional=True)
+        elif key in ("k_warn", "k_fail"):
+            out[key] = _number(value, path, positive=True)
+        elif key == "min_samples":
+            out[key] = _integer(value, path, 0)
+        elif key == "debounce_nights":
+            out[key] = _integer(value, path, 1)
+        elif key == "cooldown_nights":
+            out[key] = _integer(value, path, 0)
+        elif key in ("calibrate", "enabled"):
+            out[key] = _boolean(value, path)
+        elif key == "params":
+            if value is None:
+                value = {}
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+                raise PolicyInvalid(f"{path}: must be a mapping with string keys, got {_show(value)}")
+            out[key] = dict(value)
+    return out
+
+
+def _check_order(entry: CheckPolicy, where: str) -> None:
+    """warn before fail, floor before ceiling, k_warn before k_fail, in the check's bad direction."""
+    above = entry.direction == "above"
+    word = "above" if above else "below"
+    tighter = (lambda a, b: a <= b) if above else (lambda a, b: a >= b)
+    if not tighter(entry.warn, entry.fail):
+        sign = "<=" if above else ">="
+        raise PolicyInvalid(
+            f"{where}: warn ({entry.warn:g}) must be {sign} fail ({entry.fail:g}): "
+            f"{entry.check} is bad {word} its level, so warn comes first"
+        )
+    if entry.floor is not None and entry.ceiling is not None and not tighter(entry.floor, entry.ceiling):
+        sign = "<=" if above else ">="
+        raise PolicyInvalid(f"{where}: floor ({entry.floor:g}) must be {sign} ceiling ({entry.ceiling:g}) for a check bad {word} its level")
+    if entry.k_warn > entry.k_fail:
+        raise PolicyInvalid(f"{where}: k_warn ({entry.k_warn:g}) must be <= k_fail ({entry.k_fail:g})")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Every check's ``CheckPolicy``, read from one file.
+
+    Attributes:
+        checks: check name -> its entry (one for every key of ``CHECKS``).
+        source: where it was read from, for messages and the scorecard.
+    """
+
+    checks: Mapping[str, CheckPolicy]
+    source: str = "policy.yaml"
+
+    def __getitem__(self, check: str) -> CheckPolicy:
+        return self.entry(check)
+
+    def entry(self, check: str) -> CheckPolicy:
+        """The entry of ``check``; a KeyError naming the policy file when it has none."""
+        try:
+            return self.checks[check]
+        except KeyError:
+            raise KeyError(f"{self.source}: no entry for check {check!r}") from None
+
+    def params(self) -> dict[str, dict[str, Any]]:
+        """Every check's measurement ``params`` (the ``policy_params`` the measuring compositions take)."""
+        return {name: dict(e.params) for name, e in self.checks.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "checks": {name: e.to_dict() for name, e in self.checks.items()}}
+
+    @classmethod
+    def from_mapping(cls, data: Any, source: str = "policy.yaml") -> "Policy":
+        """Validate a parsed policy file.
+
+        The file has ``version`` (1), ``defaults`` (any of calibrate, k_warn,
+        k_fail, min_samples, debounce_nights, cooldown_nights, enabled) and
+        ``checks``: one entry per key of ``CHECKS``, each with ``warn`` and
+        ``fail`` and any default overridden, plus ``floor``, ``ceiling`` and
+        ``params``.
+
+        Args:
+            data: the parsed YAML (or any mapping).
+            source: the file name used in error messages.
+
+        Returns:
+            The policy.
+
+        Raises:
+            PolicyInvalid: naming ``source`` and the key path, e.g.
+                ``policy.yaml: checks.data_drift.debounce_nights: must be an
+                integer >= 1, got 'two'``; unknown keys and check names list
+                the valid ones; missing checks are listed.
+        """
+        top = _check_keys(data, "", _TOP_KEYS, source)
+        version = top.get("version", 1)
+        if version != 1:
+            raise PolicyInvalid(f"{source}: version: must be 1, got {_show(version)}")
+        defaults_raw = top.get("defaults") or {}
+        _check_keys(defaults_raw, "defaults", _DEFAULTABLE, source)
+        try:
+            defaults = {**_BUILTIN_DEFAULTS, **_parse_fields(defaults_raw, "defaults")}
+        except PolicyInvalid as exc:
+            raise PolicyInvalid(f"{source}: {exc}") from None
+        checks_raw = top.get("checks")
+        if checks_raw is None:
+            raise PolicyInvalid(f"{source}: checks: missing; it needs one entry per check: {', '.join(CHECKS)}")
+        _check_keys(checks_raw, "checks", tuple(CHECKS), source)
+        missing = [name for name in CHECKS if name not in checks_raw]
+        if missing:
+            raise PolicyInvalid(f"{source}: checks: no entry for {', '.join(missing)} (every check needs its warn and fail levels)")
+        entries: dict[str, CheckPolicy] = {}
+        for name in CHECKS:
+            where = f"checks.{name}"
+            raw = _check_keys(checks_raw[name], where, _CHECK_KEYS, source)
+            try:
+                fields = {**defaults, **_parse_fields(raw, where)}
+                for level in ("warn", "fail"):
+                    if level not in fields:
+                        raise PolicyInvalid(f"{where}.{level}: missing (a number)")
+                entry = CheckPolicy(check=name, **fields)
+                _check_order(entry, where)
+            except PolicyInvalid as exc:
+                raise PolicyInvalid(f"{source}: {exc}") from None
+            entries[name] = entry
+        return cls(checks=entries, source=source)
+
+
+# -- calibration ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Calibration:
+    """The levels a check is graded against, and how they were derived.
+
+    Attributes:
+        check: the check.
+        warn: the applied warn level.
+        fail: the applied fail level.
+        calibrated: True when derived from the reference values; False when
+            the policy's fixed levels apply (calibration off, or too few values).
+        mean: mean of the reference values (None without any).
+        std: their sample standard deviation (None with fewer than 2).
+        n: how many reference values.
+        k_warn, k_fail, floor, ceiling: the policy's figures used.
+        clamped: which levels a bound moved ("warn:floor", "fail:ceiling", ...).
+        note: one line for the scorecard.
+    """
+
+    check: str
+    warn: float
+    fail: float
+    calibrated: bool
+    mean: float | None
+    std: float | None
+    n: int
+    k_warn: float
+    k_fail: float
+    floor: float | None
+    ceiling: float | None
+    clamped: tuple[str, ...] = ()
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["clamped"] = list(self.clamped)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Calibration":
+        """The inverse of ``to_dict`` (a calibration stored with a model or index version)."""
+        values = dict(data)
+        values["clamped"] = tuple(values.get("clamped") or ())
+        return cls(**values)
+
+
+def _clamp(level: float, entry: CheckPolicy, direction: Direction, name: str, clamped: list[str]) -> float:
+    # In the bad direction, "tight" is close to normal: low for an "above" check, high for a "below" one.
+    if direction == "above":
+        if entry.floor is not None and level < entry.floor:
+            clamped.append(f"{name}:floor")
+            return entry.floor
+        if entry.ceiling is not None and level > entry.ceiling:
+            clamped.append(f"{name}:ceiling")
+            return entry.ceiling
+    else:
+        if entry.floor is not None and level > entry.floor:
+            clamped.append(f"{name}:floor")
+            return entry.floor
+        if entry.ceiling is not None and level < entry.ceiling:
+            clamped.append(f"{name}:ceiling")
+            return entry.ceiling
+    return level
+
+
+def calibrate(reference_values: Sequence[float | None], entry: CheckPolicy, direction: Direction | None = None) -> Calibration:
+    """Alarm levels from the reference period's night-to-night variability.
+
+    warn = mean + k_warn·σ and fail = mean + k_fail·σ for a check bad above
+    its level (mean − k·σ for one bad below), each clamped so it is never
+    tighter than ``floor`` nor looser than ``ceiling``. σ is the sample
+    standard deviation of the reference values (one per reference chunk, e.g.
+    the check measured on each night of the reference window).
+
+    Args:
+        reference_values: the check's figure on each reference chunk; None and
+            NaN values are dropped.
+        entry: the check's policy entry.
+        direction: the bad direction; default the check's own (``CHECKS``).
+
+    Returns:
+        The calibration. With calibration off, or fewer than 3 usable values,
+        the policy's fixed levels apply and ``note`` says why.
+    """
+    direction = direction or entry.direction
+    values = [float(v) for v in reference_values if v is not None and math.isfinite(float(v))]
+    n = len(values)
+    mean = statistics.fmean(values) if values else None
+    std = statistics.stdev(values) if n >= 2 else None
+    base = dict(check=entry.check, mean=mean, std=std, n=n, k_warn=entry.k_warn, k_fail=entry.k_fail,
+                floor=entry.floor, ceiling=entry.ceiling)
+    if not entry.calibrate:
+        return Calibration(warn=entry.warn, fail=entry.fail, calibrated=False, note="fixed levels (calibrate: false)", **base)
+    if n < MIN_CALIBRATION_VALUES:
+        return Calibration(
+            warn=entry.warn, fail=entry.fail, calibrated=False,
+            note=f"fixed levels: {n} reference value{'s' if n != 1 else ''}, calibration needs {MIN_CALIBRATION_VALUES}",
+            **base,
+        )
+    sign = 1.0 if direction == "above" else -1.0
+    clamped: list[str] = []
+    warn = _clamp(mean + sign * entry.k_warn * std, entry, direction, "warn", clamped)
+    fail = _clamp(mean + sign * entry.k_fail * std, entry, direction, "fail", clamped)
+    note = f"mean {mean:.4g} ± k·σ (σ {std:.4g}, n={n})"
+    if clamped:
+        note += "; clamped " + ", ".join(clamped)
+    return Calibration(warn=warn, fail=fail, calibrated=True, clamped=tuple(clamped), note=note, **base)
+
+
+# -- grading --------------------------------------------------------------------
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _beyond(value: float, level: float, direction: Direction) -> bool:
+    return value > level if direction == "above" else value < level
+
+
+def grade(measurement: Measurement, entry: CheckPolicy, calibration: Calibration | None = None) -> CheckResult:
+    """Grade one measurement against its levels.
+
+    A figure strictly beyond the fail level is red, beyond the warn level
+    amber, else green. No figure (None) or a sample under ``min_samples`` is
+    "insufficient": an amber line on the scorecard, never a ticket.
+
+    Args:
+        measurement: the check's figure for the night.
+        entry: the check's policy entry.
+        calibration: the calibrated levels; None (or an uncalibrated one)
+            grades against the entry's fixed levels.
+
+    Returns:
+        The graded result with the applied levels and a one-line summary.
+
+    Raises:
+        ValueError: the entry is for another check.
+    """
+    if entry.check != measurement.check:
+        raise ValueError(f"policy entry for {entry.check!r} cannot grade a {measurement.check!r} measurement")
+    warn, fail = (calibration.warn, calibration.fail) if calibration is not None else (entry.warn, entry.fail)
+    cal = calibration.to_dict() if calibration is not None else None
+    name = measurement.check + (f"[{measurement.subject}]" if measurement.subject else "")
+    n = f"n={measurement.n:,}"
+    if measurement.value is None or (isinstance(measurement.value, float) and math.isnan(measurement.value)):
+        why = f": {measurement.note}" if measurement.note else ""
+        return CheckResult(measurement, "insufficient", warn, fail, f"{name} insufficient data ({n}){why}", cal)
+    if measurement.n < entry.min_samples:
+        return CheckResult(measurement, "insufficient", warn, fail,
+                           f"{name} insufficient data ({n} < min {entry.min_samples:,})", cal)
+    value = float(measurement.value)
+    direction = entry.direction
+    over, under = (">", "<=") if direction == "above" else ("<", ">=")
+    if _beyond(value, fail, direction):
+        status, text = "red", f"{name} {_fmt(value)} {over} fail {_fmt(fail)} ({n})"
+    elif _beyond(value, warn, direction):
+        status, text = "amber", f"{name} {_fmt(value)} {over} warn {_fmt(warn)} (fail {_fmt(fail)}, {n})"
+    else:
+        status, text = "green", f"{name} {_fmt(value)} {under} warn {_fmt(warn)} ({n})"
+    if not entry.enabled:
+        text += " [disabled: no tickets]"
+    return CheckResult(measurement, status, warn, fail, text, cal)
+
+
+# -- tickets --------------------------------------------------------------------
+@dataclass(frozen=True)
+class PastResult:
+    """One graded result of an earlier night, as the check history stores it."""
+
+    night: date
+    check: str
+    subject: str | None
+    status: str
+
+
+SUGGESTED_ACTIONS: dict[str, str] = {
+    "retrain": (
+        "Confirm the shift on the scorecard and the drift report (which columns, which segments). "
+        "Retrain once the labels of the shifted days have matured; the challenger must pass the "
+        "champion/challenger gate. Roll back with `tandem rollback model`."
+    ),
+    "re-prompt": (
+        "Read the failing golden questions and the bad-feedback requests in the evidence; if the endpoint's "
+        "model changed, re-run the prompt's release gate against it. Register a fixed prompt as `staging`; "
+        "its gate decides `production`. Roll back with `tandem rollback prompt`."
+    ),
+    "re-index": (
+        "Check which documents changed or which question topics the corpus does not cover (evidence). "
+        "Rebuild the index (`tandem reindex`); the retrieval gate decides the `docs-live` move. "
+        "Roll back with `tandem rollback index`."
+    ),
+    "cost-review": (
+        "Look at the tenant's volume and tokens per question against its baseline (evidence): a new use, "
+        "a loop in a client, or abuse. Adjust its budget (TANDEM_BUDGET__PER_TENANT) or talk to the tenant."
+    ),
+    "ops": (
+        "A partition or run is missing or failing: check `tandem partitions --status failed` and the Prefect "
+        "UI for the night's runs, fix the cause, then rerun the day (`tandem backfill START END`)."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TicketDecision:
+    """What tonight's results mean for one ``(kind, asset)`` ticket.
+
+    Attributes:
+        kind: the ticket kind.
+        asset: the asset.
+        action: "open" (no open ticket), "update" (add tonight's failure to
+            ``ticket_id``), or "held" (red, but debounce or cool-down holds
+            it back; only returned with ``include_held``).
+        severity: "high" or "medium" (see ``decide_tickets``).
+        title: one line.
+        evidence: the red lines behind it: check, subject, value, levels, n,
+            streak, summary and the measurement's evidence.
+        suggested_action: what on-call should do.
+        ticket_id: the open ticket an update goes to.
+        reason: why (streaks, cool-down).
+    """
+
+    kind: str
+    asset: str
+    action: DecisionAction
+    severity: Severity
+    title: str
+    evidence: list[dict[str, Any]]
+    suggested_action: str
+    ticket_id: Any = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _streak(result: CheckResult, night: date, past: Sequence[PastResult]) -> int:
+    """Consecutive red nights of one (check, subject), tonight included.
+
+    Walks back night by night from ``night - 1``: a red night extends the
+    streak; an insufficient night is skipped (it neither breaks nor extends
+    it: too few rows say nothing either way); a green or amber night, or a
+    night with no recorded result at all (the loop did not run, so nothing is
+    known), ends it.
+    """
+    if result.status != "red":
+        return 0
+    by_night = {p.night: p.status for p in past if p.check == result.check and p.subject == result.measurement.subject}
+    streak, day = 1, night.toordinal() - 1
+    while True:
+        status = by_night.get(date.fromordinal(day))
+        if status == "red":
+            streak += 1
+        elif status != "insufficient":
+            return streak
+        day -= 1
+
+
+def _severity(kind: str, reds: Sequence[CheckResult]) -> Severity:
+    """"high" for an ``ops`` ticket (a pipeline stopped), two or more distinct red checks,
+    or a figure beyond its fail level by ``HIGH_MARGIN`` of the level; else "medium"."""
+    if kind == "ops" or len({r.check for r in reds}) >= 2:
+        return "high"
+    for r in reds:
+        value, fail = float(r.measurement.value), float(r.fail)
+        margin = HIGH_MARGIN * abs(fail) if fail else HIGH_MARGIN
+        if (value - fail if CHECKS[r.check].direction == "above" else fail - value) >= margin:
+            return "high"
+    return "medium"
+
+
+def _evidence(result: CheckResult, streak: int) -> dict[str, Any]:
+    m = result.measurement
+    return {
+        "check": m.check, "subject": m.subject, "value": m.value, "warn": result.warn, "fail": result.fail,
+        "n": m.n, "streak": streak, "summary": result.summary, "note": m.note, "evidence": m.evidence,
+    }
+
+
+def _night_of(value: Any) -> date:
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
+
+
+def decide_tickets(
+    night: date,
+    results: Iterable[CheckResult],
+    history: Iterable[PastResult],
+    open_tickets: Mapping[tuple[str, str], Any],
+    last_resolved: Mapping[tuple[str, str], date],
+    policy: Policy,
+    *,
+    include_held: bool = False,
+) -> list[TicketDecision]:
+    """Which tickets tonight's red results open or update.
+
+    Rules, per ``(kind, asset)`` (the kind is ``CHECKS[check].ticket``; checks
+    without a kind, disabled checks, amber and insufficient lines never count):
+
+    - **dedup**: with a ticket open (or acknowledged) for the pair, any red
+      line tonight is an "update" to it (more evidence, count + 1), never a
+      second ticket; debounce and cool-down do not apply to updates.
+    - **debounce**: otherwise a ticket opens only when at least one red
+      (check, subject) has been red ``debounce_nights`` consecutive nights,
+      tonight included (see ``_streak`` for skipped and missing nights).
+    - **cool-down**: and not within ``cooldown_nights`` nights after the pair's
+      last resolved ticket (resolved on night R: nights R+1..R+N are held; the
+      largest ``cooldown_nights`` among the pair's red checks applies).
+    - **severity**: "high" for ``ops``, for two or more distinct red checks, or
+      for a figure beyond its fail level by half the level; else "medium".
+
+    Args:
+        night: tonight.
+        results: tonight's graded results (both assets may be mixed).
+        history: earlier nights' results (``PastResult``), any order; entries
+            for tonight or later are ignored.
+        open_tickets: ``(kind, asset)`` -> id of its open or acknowledged ticket.
+        last_resolved: ``(kind, asset)`` -> the night (date or datetime) its
+            last ticket was resolved.
+        policy: the policy.
+        include_held: also return "held" decisions (red, but debounce or
+            cool-down holds the ticket back), for the scorecard.
+
+    Returns:
+        One decision per (kind, asset) with something to do, in ``CHECKS`` kind order.
+    """
+    past = [p for p in history if p.night < night]
+    groups: dict[tuple[str, str], list[CheckResult]] = {}
+    for r in results:
+        kind = r.ticket_kind
+        if kind is None or r.status != "red" or not policy.entry(r.check).enabled:
+            continue
+        groups.setdefault((kind, r.asset), []).append(r)
+    decisions = []
+    for (kind, asset), reds in groups.items():
+        streaks = [_streak(r, night, past) for r in reds]
+        evidence = [_evidence(r, s) for r, s in zip(reds, streaks)]
+        severity = _severity(kind, reds)
+        names = ", ".join(dict.fromkeys(r.summary for r in reds))
+        title = f"{kind} {asset}: {names}"
+        title = title if len(title) <= 200 else title[:197] + "..."
+        common = dict(kind=kind, asset=asset, severity=severity, title=title, evidence=evidence,
+                      suggested_action=SUGGESTED_ACTIONS[kind])
+        key = (kind, asset)
+        if open_tickets.get(key) is not None:
+            decisions.append(TicketDecision(action="update", ticket_id=open_tickets[key],
+                                            reason=f"ticket {open_tickets[key]} is open: adding tonight's failure", **common))
+            continue
+        ready = [(r, s) for r, s in zip(reds, streaks) if s >= policy.entry(r.check).debounce_nights]
+        if not ready:
+            detail = "; ".join(f"{r.check} red {s} of {policy.entry(r.check).debounce_nights} nights" for r, s in zip(reds, streaks))
+            if include_held:
+                decisions.append(TicketDecision(action="held", reason=f"debounce: {detail}", **common))
+            continue
+        cooldown = max(policy.entry(r.check).cooldown_nights for r, _ in ready)
+        resolved = last_resolved.get(key)
+        if resolved is not None and cooldown > 0:
+            since = (night - _night_of(resolved)).days
+            if 0 <= since <= cooldown:
+                if include_held:
+                    decisions.append(TicketDecision(
+                        action="held", reason=f"cool-down: last {kind} ticket resolved {since} night(s) ago "
+                                              f"(cool-down {cooldown})", **common))
+                continue
+        detail = "; ".join(f"{r.check} red {s} night(s)" for r, s in ready)
+        decisions.append(TicketDecision(action="open", reason=f"debounce met: {detail}", **common))
+    order = {k: i for i, k in enumerate(("ops", "retrain", "re-index", "re-prompt", "cost-review"))}
+    return sorted(decisions, key=lambda d: (order.get(d.kind, 99), d.asset))
+
+
+class _TicketLike(Protocol):
+    kind: str
+    asset: str
+    remedy: Mapping[str, Any] | None
+
+
+def resolution_ready(ticket: _TicketLike | Mapping[str, Any], results_tonight: Iterable[CheckResult]) -> bool:
+    """Whether a ticket may resolve itself tonight.
+
+    True when its remedy promoted (``remedy["promoted"]`` is true: the gate
+    moved the pointer), every check that failed on it (its evidence) is
+    measured green tonight, and no other check of its kind for its asset is
+    red. An amber or insufficient line on a check that failed is not yet
+    green: the ticket waits for a night that shows the fix.
+
+    Args:
+        ticket: anything with ``kind``, ``asset``, ``remedy`` and ``evidence``
+            (a stored ticket or its dict).
+        results_tonight: tonight's graded results.
+    """
+    get = ticket.get if isinstance(ticket, Mapping) else lambda name: getattr(ticket, name, None)
+    kind, asset, remedy = get("kind"), get("asset"), get("remedy") or {}
+    if not remedy.get("promoted"):
+        return False
+    mine = [r for r in results_tonight if r.ticket_kind == kind and r.asset == asset]
+    if not mine or any(r.status == "red" for r in mine):
+        return False
+    failed = {(e.get("check"), e.get("subject")) for e in (get("evidence") or []) if e.get("check")}
+    status = {(r.check, r.measurement.subject): r.status for r in mine}
+    return all(status.get(key) == "green" for key in failed) if failed else all(r.status == "green" for r in mine)
+
+
+def past_results(results: Iterable[CheckResult], night: date) -> list[PastResult]:
+    """Tonight's results as history rows (for a loop that keeps its history in memory, e.g. a benchmark)."""
+    return [PastResult(night, r.check, r.measurement.subject, r.status) for r in results]
+
+
+__all__ = [
+    "Calibration", "CheckPolicy", "PastResult", "Policy", "PolicyInvalid", "SUGGESTED_ACTIONS",
+    "TicketDecision", "calibrate", "decide_tickets", "grade", "past_results", "resolution_ready",
+]

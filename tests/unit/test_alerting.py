@@ -1,0 +1,321 @@
+"""The alerting policy: validation, calibration, grading, and ticket decisions (debounce, cool-down, dedup, severity)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from models.alerting import (
+    Calibration,
+    PastResult,
+    Policy,
+    PolicyInvalid,
+    calibrate,
+    decide_tickets,
+    grade,
+    resolution_ready,
+)
+from models.monitoring import CHECKS, Measurement
+from infra.monitoring.policy import DEFAULT_POLICY_PATH, load_policy
+
+NIGHT = date(2026, 3, 10)
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict:
+    return yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy()
+
+
+def with_entry(raw: dict, check: str, **changes) -> dict:
+    data = copy.deepcopy(raw)
+    data["checks"][check].update(changes)
+    return data
+
+
+# -- the policy file -----------------------------------------------------------------
+def test_default_policy_has_every_check_and_the_issue_levels(policy):
+    assert set(policy.checks) == set(CHECKS)
+    assert policy["tenant_cost"].fail == 1.5  # issue 11: a tenant above 150% of its baseline
+    for check in ("freshness", "provider_model", "unseen_categories", "null_rate_jump", "staleness"):
+        assert policy[check].debounce_nights == 1, check  # first-night detection goals
+    for check in ("data_drift", "prediction_drift", "segment_drift", "query_drift"):
+        assert policy[check].calibrate and policy[check].debounce_nights >= 2, check
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"debounce_nights": "two"}, "policy.yaml: checks.data_drift.debounce_nights: must be an integer >= 1, got 'two'"),
+        ({"debounce_nights": 0}, "checks.data_drift.debounce_nights: must be an integer >= 1, got 0"),
+        ({"warn": "high"}, "checks.data_drift.warn: must be a number, got 'high'"),
+        ({"enabled": "yes"}, "checks.data_drift.enabled: must be true or false, got 'yes'"),
+        ({"k_fail": -1}, "checks.data_drift.k_fail: must be a number > 0"),
+        ({"warn": 0.5, "fail": 0.3}, "checks.data_drift: warn (0.5) must be <= fail (0.3)"),
+        ({"floor": 0.6, "ceiling": 0.5}, "checks.data_drift: floor (0.6) must be <= ceiling (0.5)"),
+        ({"thresold": 1}, "checks.data_drift.thresold: unknown key; valid keys: warn, fail, floor"),
+        ({"params": [1, 2]}, "checks.data_drift.params: must be a mapping"),
+    ],
+)
+def test_a_bad_entry_is_refused_naming_the_file_and_key(raw, change, message):
+    with pytest.raises(PolicyInvalid) as exc:
+        Policy.from_mapping(with_entry(raw, "data_drift", **change), source="policy.yaml")
+    assert message in str(exc.value)
+    assert str(exc.value).startswith("policy.yaml: ")
+
+
+def test_unknown_and_missing_checks_and_sections_are_named(raw):
+    data = copy.deepcopy(raw)
+    data["checks"]["psi_alert"] = {"warn": 0.1, "fail": 0.2}
+    with pytest.raises(PolicyInvalid, match=r"checks\.psi_alert: unknown key; valid keys: freshness, quarantine_share"):
+        Policy.from_mapping(data)
+    data = copy.deepcopy(raw)
+    del data["checks"]["bad_feedback"]
+    with pytest.raises(PolicyInvalid, match="checks: no entry for bad_feedback"):
+        Policy.from_mapping(data)
+    data = copy.deepcopy(raw)
+    data["defaults"]["warn"] = 0.1  # levels are per check
+    with pytest.raises(PolicyInvalid, match=r"defaults\.warn: unknown key; valid keys: calibrate, k_warn"):
+        Policy.from_mapping(data)
+    data = copy.deepcopy(raw)
+    data["defaults"]["cooldown_nights"] = -1
+    with pytest.raises(PolicyInvalid, match=r"policy.yaml: defaults\.cooldown_nights: must be an integer >= 0, got -1"):
+        Policy.from_mapping(data)
+    data = copy.deepcopy(raw)
+    del data["checks"]["freshness"]["fail"]
+    with pytest.raises(PolicyInvalid, match=r"checks\.freshness\.fail: missing"):
+        Policy.from_mapping(data)
+    with pytest.raises(PolicyInvalid, match="policy.yaml: frobnicate: unknown key; valid keys: version, defaults, checks"):
+        Policy.from_mapping({**raw, "frobnicate": 1})
+
+
+def test_a_below_check_needs_warn_above_fail(raw, monkeypatch):
+    # Every shipped check is bad above its level; a check bad below (e.g. a hit rate) mirrors the ordering.
+    monkeypatch.setitem(CHECKS, "hit_rate", replace(CHECKS["retrieval_quality"], direction="below"))
+    data = copy.deepcopy(raw)
+    data["checks"]["hit_rate"] = {"warn": 0.7, "fail": 0.8}
+    with pytest.raises(PolicyInvalid, match=r"checks\.hit_rate: warn \(0\.7\) must be >= fail \(0\.8\).*bad below"):
+        Policy.from_mapping(data)
+    data["checks"]["hit_rate"] = {"warn": 0.8, "fail": 0.7}
+    assert Policy.from_mapping(data)["hit_rate"].direction == "below"
+
+
+def test_defaults_apply_and_entries_override(raw):
+    data = copy.deepcopy(raw)
+    data["defaults"]["cooldown_nights"] = 9
+    data["checks"]["latency_p95"].pop("cooldown_nights", None)
+    policy = Policy.from_mapping(data)
+    assert policy["latency_p95"].cooldown_nights == 9
+    assert policy["freshness"].cooldown_nights == 0  # its own value wins
+
+
+def test_yaml_errors_name_file_and_line(tmp_path: Path):
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("version: 1\nchecks:\n  data_drift: {warn: 0.2\n  fail: 0.3\n")
+    with pytest.raises(PolicyInvalid, match=rf"{bad}: line \d+, column \d+: not valid YAML"):
+        load_policy(bad)
+    with pytest.raises(PolicyInvalid, match="cannot read the policy file"):
+        load_policy(tmp_path / "missing.yaml")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    with pytest.raises(PolicyInvalid, match="is empty"):
+        load_policy(empty)
+
+
+def test_a_file_error_names_the_file(tmp_path: Path, raw):
+    path = tmp_path / "team-policy.yaml"
+    path.write_text(yaml.safe_dump(with_entry(raw, "tenant_cost", min_samples=2.5)))
+    with pytest.raises(PolicyInvalid, match=rf"^{path}: checks\.tenant_cost\.min_samples: must be an integer >= 0, got 2\.5$"):
+        load_policy(path)
+
+
+# -- calibration -----------------------------------------------------------------------
+def test_calibration_is_mean_plus_k_sigma(policy):
+    entry = replace(policy["data_drift"], floor=None, ceiling=None, k_warn=2, k_fail=3)
+    cal = calibrate([0.10, 0.20, 0.30, 0.20], entry)
+    assert cal.calibrated and cal.n == 4
+    assert cal.mean == pytest.approx(0.2)
+    assert cal.std == pytest.approx(0.08165, rel=1e-3)  # sample standard deviation
+    assert cal.warn == pytest.approx(0.2 + 2 * 0.08165, rel=1e-3)
+    assert cal.fail == pytest.approx(0.2 + 3 * 0.08165, rel=1e-3)
+    assert Calibration.from_dict(cal.to_dict()) == cal
+
+
+def test_calibration_is_clamped_by_floor_and_ceiling(policy):
+    entry = replace(policy["data_drift"], floor=0.15, ceiling=0.5)
+    quiet = calibrate([0.05, 0.05, 0.05, 0.05], entry)  # a noise-free reference: sigma 0
+    assert (quiet.warn, quiet.fail) == (0.15, 0.15)
+    assert quiet.clamped == ("warn:floor", "fail:floor")
+    noisy = calibrate([0.0, 0.4, 0.1, 0.5, 0.0], entry)
+    assert noisy.fail == 0.5 and "fail:ceiling" in noisy.clamped
+
+
+def test_calibration_mirrors_for_a_below_check(policy):
+    entry = replace(policy["data_drift"], warn=0.8, fail=0.7, floor=0.85, ceiling=0.6, k_warn=2, k_fail=3)
+    cal = calibrate([0.90, 0.95, 0.85, 0.90], entry, direction="below")
+    assert cal.fail < cal.warn < cal.mean and cal.clamped == ()
+    assert cal.warn == pytest.approx(0.9 - 2 * cal.std)
+    quiet = calibrate([0.9, 0.9, 0.9], entry, direction="below")
+    assert (quiet.warn, quiet.fail) == (0.85, 0.85)  # never tighter than floor: for a below check an upper bound
+    loose = calibrate([0.9, 0.1, 0.9, 0.1], entry, direction="below")
+    assert loose.fail == 0.6 and "fail:ceiling" in loose.clamped
+
+
+def test_too_few_reference_values_fall_back_to_fixed_levels(policy):
+    entry = policy["data_drift"]
+    cal = calibrate([0.1, None, float("nan"), 0.2], entry)
+    assert not cal.calibrated and cal.n == 2
+    assert (cal.warn, cal.fail) == (entry.warn, entry.fail)
+    assert "calibration needs 3" in cal.note
+    off = calibrate([0.1, 0.2, 0.3], replace(entry, calibrate=False))
+    assert not off.calibrated and off.fail == entry.fail and "calibrate: false" in off.note
+
+
+# -- grading ---------------------------------------------------------------------------
+def test_grading_against_fixed_and_calibrated_levels(policy):
+    entry = policy["data_drift"]  # warn 0.2, fail 0.3, min_samples 500
+    assert grade(Measurement("data_drift", 0.05, 2000), entry).status == "green"
+    amber = grade(Measurement("data_drift", 0.25, 2000), entry)
+    assert amber.status == "amber" and amber.summary == "data_drift 0.25 > warn 0.2 (fail 0.3, n=2,000)"
+    red = grade(Measurement("data_drift", 0.42, 2000), entry)
+    assert red.status == "red" and red.summary == "data_drift 0.42 > fail 0.3 (n=2,000)"
+    assert grade(Measurement("data_drift", 0.3, 2000), entry).status == "amber"  # strictly beyond fail is red
+    cal = calibrate([0.01, 0.02, 0.03, 0.02], replace(entry, floor=0.05))
+    tight = grade(Measurement("data_drift", 0.12, 2000), entry, cal)
+    assert tight.status == "red" and tight.fail == cal.fail and tight.calibration["calibrated"] is True
+
+
+def test_insufficient_data_is_its_own_status(policy):
+    few = grade(Measurement("data_drift", 0.9, 120), policy["data_drift"])
+    assert few.status == "insufficient" and few.summary == "data_drift insufficient data (n=120 < min 500)"
+    none = grade(Measurement("auc_drop", None, 0, note="no labels matured"), policy["auc_drop"])
+    assert none.status == "insufficient" and "no labels matured" in none.summary
+
+
+def test_subjects_are_named_and_a_mismatched_entry_is_refused(policy):
+    line = grade(Measurement("tenant_cost", 3.1, 400, subject="acme"), policy["tenant_cost"])
+    assert line.summary.startswith("tenant_cost[acme] 3.1 > fail 1.5")
+    with pytest.raises(ValueError, match="cannot grade"):
+        grade(Measurement("tenant_cost", 3.1, 400), policy["data_drift"])
+
+
+# -- tickets ---------------------------------------------------------------------------
+def red(policy, check: str, value: float = 0.9, n: int = 2000, subject=None):
+    return grade(Measurement(check, value, n, subject=subject, evidence={"x": 1}), policy[check])
+
+
+def past(check: str, statuses: str, subject=None, last: date = NIGHT - timedelta(days=1)) -> list[PastResult]:
+    """History from a string read oldest to newest, ending the night before ``last + 1``: r red, g green, i insufficient, '-' no row."""
+    code = {"r": "red", "g": "green", "a": "amber", "i": "insufficient"}
+    out = []
+    for back, ch in enumerate(reversed(statuses)):
+        if ch != "-":
+            out.append(PastResult(last - timedelta(days=back), check, subject, code[ch]))
+    return out
+
+
+def decide(policy, results, history=(), open_tickets=None, last_resolved=None, **kw):
+    return decide_tickets(NIGHT, results, history, open_tickets or {}, last_resolved or {}, policy, **kw)
+
+
+def test_debounce_waits_for_consecutive_red_nights(policy):
+    drift = [red(policy, "data_drift")]  # debounce 2
+    assert decide(policy, drift) == []
+    held = decide(policy, drift, include_held=True)
+    assert [d.action for d in held] == ["held"] and "data_drift red 1 of 2 nights" in held[0].reason
+    assert decide(policy, drift, past("data_drift", "gr"))[0].action == "open"
+    assert decide(policy, drift, past("data_drift", "rg")) == []  # a green night ends the streak
+    assert decide(policy, drift, past("data_drift", "r-")) == []  # so does a night with no result
+
+
+def test_an_insufficient_night_neither_breaks_nor_extends_a_streak(policy):
+    drift = [red(policy, "segment_drift")]  # debounce 3
+    assert decide(policy, drift, past("segment_drift", "rir"))[0].evidence[0]["streak"] == 3
+    assert decide(policy, drift, past("segment_drift", "gri")) == []  # red, skipped, red: 2 of 3
+
+
+def test_first_night_checks_open_at_once_and_green_or_amber_never_do(policy):
+    fresh = grade(Measurement("freshness", 1, 3, evidence={"missing": ["labels"]}), policy["freshness"])
+    decisions = decide(policy, [fresh])
+    assert [(d.kind, d.asset, d.action, d.severity) for d in decisions] == [("ops", "risk-scorer", "open", "high")]
+    assert "tandem backfill" in decisions[0].suggested_action
+    quiet = [grade(Measurement("data_drift", 0.25, 2000), policy["data_drift"]),
+             grade(Measurement("freshness", 0, 3), policy["freshness"]),
+             grade(Measurement("null_rate_jump", 0.9, 10), policy["null_rate_jump"])]  # insufficient
+    assert decide(policy, quiet) == []
+
+
+def test_dedup_updates_the_open_ticket(policy):
+    drift = [red(policy, "data_drift")]
+    decisions = decide(policy, drift, open_tickets={("retrain", "risk-scorer"): 7})
+    assert [(d.action, d.ticket_id) for d in decisions] == [("update", 7)]  # no debounce for a repeat
+
+
+def test_one_decision_per_kind_and_asset(policy):
+    results = [red(policy, "null_rate_jump"), red(policy, "unseen_categories", 0.02),
+               red(policy, "tenant_cost", 2.0, 100, subject="acme"), red(policy, "tenant_cost", 2.5, 100, subject="beta"),
+               red(policy, "latency_p95", 9000, 100)]  # latency opens no ticket
+    hist = past("tenant_cost", "r", subject="acme") + past("tenant_cost", "g", subject="beta")
+    decisions = decide(policy, results, hist)
+    assert [(d.kind, d.action) for d in decisions] == [("retrain", "open"), ("cost-review", "open")]
+    retrain = decisions[0]
+    assert {e["check"] for e in retrain.evidence} == {"null_rate_jump", "unseen_categories"}
+    assert retrain.severity == "high"  # two distinct red checks
+    assert len(decisions[1].evidence) == 2  # both tenants in evidence; acme met the debounce
+
+
+def test_cool_down_holds_a_new_ticket_after_a_resolution(policy):
+    drift = [red(policy, "unseen_categories", 0.02)]  # debounce 1, cool-down 7
+    last = {("retrain", "risk-scorer"): NIGHT - timedelta(days=7)}
+    held = decide(policy, drift, last_resolved=last, include_held=True)
+    assert [d.action for d in held] == ["held"] and "cool-down" in held[0].reason
+    assert decide(policy, drift, last_resolved=last) == []
+    later = {("retrain", "risk-scorer"): NIGHT - timedelta(days=8)}
+    assert decide(policy, drift, last_resolved=later)[0].action == "open"
+    fresh = [grade(Measurement("freshness", 1, 3), policy["freshness"])]  # cool-down 0
+    assert decide(policy, fresh, last_resolved={("ops", "risk-scorer"): NIGHT - timedelta(days=1)})[0].action == "open"
+
+
+def test_severity_medium_unless_wide_margin(policy):
+    assert decide(policy, [red(policy, "unseen_categories", 0.012)])[0].severity == "medium"
+    assert decide(policy, [red(policy, "unseen_categories", 0.02)])[0].severity == "high"  # 2x the fail level
+
+
+def test_disabled_checks_never_ticket(policy, raw):
+    data = with_entry(raw, "provider_model", enabled=False)
+    off = Policy.from_mapping(data)
+    line = grade(Measurement("provider_model", 1, 10), off["provider_model"])
+    assert line.status == "red" and "disabled" in line.summary
+    assert decide_tickets(NIGHT, [line], [], {}, {}, off) == []
+
+
+def test_resolution_needs_a_promotion_and_a_green_night(policy):
+    ticket = {"kind": "retrain", "asset": "risk-scorer", "remedy": {"promoted": True}}
+    green = [grade(Measurement(c, 0.0, 5000), policy[c]) for c in ("data_drift", "prediction_drift", "auc_drop")]
+    assert resolution_ready(ticket, green)
+    assert not resolution_ready({**ticket, "remedy": {"promoted": False}}, green)
+    assert not resolution_ready({**ticket, "remedy": None}, green)
+    assert not resolution_ready(ticket, green + [grade(Measurement("data_drift", 0.25, 5000), policy["data_drift"])])
+    assert not resolution_ready(ticket, green + [grade(Measurement("auc_drop", None, 0), policy["auc_drop"])])
+    assert not resolution_ready(ticket, [])  # nothing measured is not green
+
+
+def test_resolution_looks_at_the_checks_that_failed_and_any_red_of_the_kind(policy):
+    ticket = {"kind": "retrain", "asset": "risk-scorer", "remedy": {"promoted": True},
+              "evidence": [{"night": "2026-03-01", "check": "data_drift", "subject": None}]}
+    drift_green = grade(Measurement("data_drift", 0.0, 5000), policy["data_drift"])
+    labels_pending = grade(Measurement("auc_drop", None, 0), policy["auc_drop"])  # insufficient: no labels matured tonight
+    assert resolution_ready(ticket, [drift_green, labels_pending])
+    drift_short = grade(Measurement("data_drift", None, 3), policy["data_drift"])
+    assert not resolution_ready(ticket, [drift_short, labels_pending])  # the failed check is not shown green yet
+    other_red = grade(Measurement("null_rate_jump", 0.5, 5000), policy["null_rate_jump"])
+    assert not resolution_ready(ticket, [drift_green, other_red])  # another check of the kind is red
