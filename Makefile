@@ -64,6 +64,7 @@ test-integration: setup  ## flows for real on temporary dirs
 bench: setup  ## benchmarks: overhead of Tandem vs raw library calls, index builds, question latency (prints tables)
 	$(PY) bench/run.py
 	$(PY) bench/rag.py
+	$(PY) bench/service.py
 
 ui: setup  ## Prefect UI on http://127.0.0.1:4200 with the runs of `make run`
 	$(VENV)/bin/prefect server start --host 127.0.0.1

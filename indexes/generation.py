@@ -12,6 +12,7 @@ Pure: embedding and token counting are functions passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -110,6 +111,12 @@ def split_into_sentences(text: str, *, min_words: int = 4) -> list[str]:
     Returns:
         The sentences in reading order.
     """
+    return list(_split_cached(text, min_words))
+
+
+@lru_cache(maxsize=4096)
+def _split_cached(text: str, min_words: int) -> tuple[str, ...]:
+    # The same chunks come back question after question: parse each text once.
     pieces = sentences(text)
     out: list[str] = []
     for i, (sentence, kind) in enumerate(pieces):
@@ -120,7 +127,7 @@ def split_into_sentences(text: str, *, min_words: int = 4) -> list[str]:
         if i == len(pieces) - 1 and kind == "paragraph" and len(pieces) > 1 and _cut_at_end(sentence):
             continue
         out.append(sentence)
-    return out
+    return tuple(out)
 
 
 def _normalize(m: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ Thin: each builds its adapters from settings and calls one composition in
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,9 +17,11 @@ from prefect.cache_policies import NO_CACHE
 from models.monitoring import Measurement
 from infra.factory import build_lake, build_partition_ledger, build_registry, build_source
 from infra.settings import get_settings
+from infra.sources.corpus import OPS_NOTES_PREFIX
 from tasks.common import current_flow_run_id, today_utc
 from tasks.ingest import LABELS
 from tasks.scoring import PREDICTIONS
+
 
 
 def _engine(settings):
@@ -96,17 +99,16 @@ def measure_rag(night: date, golden: dict | None) -> list[Measurement]:
     from infra.monitoring.rag import corpus_mtimes, live_index_info, measure_rag_night, production_prompt
     from infra.sources.corpus import read_corpus
     from infra.stores.feedback import FeedbackStore
+    from infra.stores.model_cards import model_cards_url
 
     settings = get_settings()
-    # The corpus folder alone: model cards and scorecards are written by Tandem itself, not content that goes stale.
-    corpus = read_corpus(settings.resolved_corpus_dir)
-    index = build_vector_index(settings)
-    try:
-        info = live_index_info(index, build_index_builds(settings))
-    finally:
-        close = getattr(index, "close", None)
-        if close:
-            close()
+    # What a reindex would read now (the corpus folder and the model cards), so a new model card is staleness too.
+    # Scorecards and ticket notes (ops-notes/...) are Tandem's own nightly writing: never counted as stale.
+    cards = model_cards_url(settings) if settings.index.include_model_cards else None
+    corpus = {d: h for d, h in read_corpus(settings.resolved_corpus_dir, model_cards_url=cards).manifest().items()
+              if not d.startswith(OPS_NOTES_PREFIX)}
+    info = live_index_info(build_vector_index(settings), build_index_builds(settings))  # the process's cached client
+    info = dataclasses.replace(info, documents={d: h for d, h in info.documents.items() if not d.startswith(OPS_NOTES_PREFIX)})
     measurements = measure_rag_night(
         night, request_log=build_request_log(settings), feedback=FeedbackStore(_engine(settings)),
         embedder=build_embedder(settings), index_info=info, corpus=corpus, golden_result=golden,

@@ -26,7 +26,7 @@ from infra.settings import get_settings
 from infra.sources.corpus import LoadedCorpus, read_corpus
 from infra.sources.golden import load_golden
 from infra.stores.ledger import NothingToRollBack
-from infra.stores.model_cards import model_cards_url
+from infra.stores.model_cards import model_cards_url, ops_notes_url
 from tasks.common import current_flow_run_id
 
 
@@ -35,7 +35,7 @@ def load_corpus() -> LoadedCorpus:
     """Read the corpus folder and the model cards; a bad document fails here, before any write."""
     settings = get_settings()
     cards = model_cards_url(settings) if settings.index.include_model_cards else None
-    corpus = read_corpus(settings.resolved_corpus_dir, model_cards_url=cards)
+    corpus = read_corpus(settings.resolved_corpus_dir, model_cards_url=cards, ops_notes_url=ops_notes_url(settings))
     # Fail fast: a golden set naming documents this corpus lacks stops the run before anything is embedded.
     load_golden(settings.resolved_golden_path).check_against({d.doc_id for d in corpus.documents})
     logger = get_run_logger()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class Embedder:
         self.dimension = DIMENSION
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = 50_000  # ~75 MB of float32 vectors
+        self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors for ``texts`` (rows), as float32."""
@@ -55,16 +57,25 @@ class Embedder:
         chunks; the same chunks come back for many questions, so most of these
         are repeats (0.4 s of a 0.5 s question without this cache).
         """
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            for text, vec in zip(missing, self.embed(missing)):
-                self._cache[text] = vec
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        fresh = dict(zip(missing, self.embed(missing))) if missing else {}  # outside the lock: the model is the slow part
         out = []
-        for t in texts:
-            self._cache.move_to_end(t)
-            out.append(self._cache[t])
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        # One lock around the bookkeeping: the HTTP service calls this from several threads, and an
+        # eviction between another thread's insert and its read would lose that thread's vector.
+        with self._lock:
+            self._cache.update(fresh)
+            for t in texts:
+                vec = self._cache.get(t)
+                if vec is None:  # evicted by another thread meanwhile
+                    vec = fresh.get(t)
+                    if vec is None:
+                        vec = self.embed([t])[0]
+                    self._cache[t] = vec
+                self._cache.move_to_end(t)
+                out.append(vec)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         if not out:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack(out)

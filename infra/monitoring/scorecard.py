@@ -26,15 +26,11 @@ from models.scorecard import counts, overall, render_scorecard
 from infra.clients.mlflow_registry import ensure_experiment
 from infra.masking import mask_url
 from infra.settings import TandemSettings
+from infra.stores.model_cards import ops_notes_url
 
 NIGHT_TAG = "tandem.night"
 KEEP_SCORECARDS = 30
 _METRIC_NAME = re.compile(r"[^A-Za-z0-9_\-. /]")
-
-
-def ops_notes_url(settings: TandemSettings) -> str:
-    """Where scorecards and ticket notes are written for the assistant to index."""
-    return f"{settings.resolved_lake_url}/_ops_notes"
 
 
 def experiment_name(settings: TandemSettings, asset: str) -> str:

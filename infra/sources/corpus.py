@@ -17,6 +17,7 @@ import fsspec
 from indexes.corpus import CorpusDocument, DocumentRejected, kind_of, parse_document
 
 MODEL_CARD_PREFIX = "model-cards/"
+OPS_NOTES_PREFIX = "ops-notes/"  # the nightly loop's scorecards and ticket notes
 
 
 class CorpusRejected(ValueError):
@@ -35,12 +36,14 @@ class LoadedCorpus:
         return {d.doc_id: d for d in self.documents}
 
 
-def read_corpus(root: Path, *, model_cards_url: str | None = None) -> LoadedCorpus:
-    """Read every supported document under ``root`` (and the model cards).
+def read_corpus(root: Path, *, model_cards_url: str | None = None, ops_notes_url: str | None = None) -> LoadedCorpus:
+    """Read every supported document under ``root`` (and the model cards, and the nightly scorecards and tickets).
 
     Args:
         root: The corpus folder.
         model_cards_url: The lake's ``_model_cards`` folder (any fsspec URL), or None.
+        ops_notes_url: The lake's ``_ops_notes`` folder (scorecards and ticket notes of the
+            nightly loop; doc ids ``ops-notes/...``), or None.
 
     Raises:
         CorpusRejected: ``root`` is missing, or documents are undecodable or empty.
@@ -62,15 +65,17 @@ def read_corpus(root: Path, *, model_cards_url: str | None = None) -> LoadedCorp
             documents.append(parse_document(doc_id, path.read_bytes()))
         except DocumentRejected as exc:
             errors.append(f"{root / doc_id}: {str(exc).split(': ', 1)[-1]}")
-    if model_cards_url:
-        fs, base = fsspec.core.url_to_fs(model_cards_url)
+    for url, prefix in ((model_cards_url, MODEL_CARD_PREFIX), (ops_notes_url, OPS_NOTES_PREFIX)):
+        if not url:
+            continue
+        fs, base = fsspec.core.url_to_fs(url)
         if fs.exists(base):
             for entry in sorted(fs.ls(base, detail=False)):
                 name = entry.rsplit("/", 1)[-1]
                 if name.endswith(".md"):
                     with fs.open(entry, "rb") as fh:
                         try:
-                            documents.append(parse_document(MODEL_CARD_PREFIX + name, fh.read()))
+                            documents.append(parse_document(prefix + name, fh.read()))
                         except DocumentRejected as exc:
                             errors.append(f"{entry}: {str(exc).split(': ', 1)[-1]}")
     if errors:

@@ -1,4 +1,4 @@
-"""Model cards on disk, where the RAG corpus picks them up for indexing."""
+"""Model cards (and the nightly loop's notes) on disk, where the RAG corpus picks them up for indexing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from infra.settings import TandemSettings
 
 def model_cards_url(settings: TandemSettings) -> str:
     return f"{settings.resolved_lake_url}/_model_cards"
+
+
+def ops_notes_url(settings: TandemSettings) -> str:
+    """Where the nightly loop writes its scorecards and ticket notes for the assistant to index."""
+    return f"{settings.resolved_lake_url}/_ops_notes"
 
 
 class ModelCardStore:
