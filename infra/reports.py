@@ -28,10 +28,11 @@ def print_demo_summary(summary: dict, console: Console | None = None) -> None:
         + (f" ({summary['failed_partitions']} failed)" if summary["failed_partitions"] else "")
     )
     scored = summary["scored"]
-    console.print(
-        f"Scored {len(scored)} day(s): "
-        + ", ".join(f"{s['ds']} {s['status']}" for s in scored)
-    )
+    by_status: dict[str, int] = {}
+    for s in scored:
+        by_status[s["status"]] = by_status.get(s["status"], 0) + 1
+    span = f" ({scored[0]['ds']} .. {scored[-1]['ds']})" if scored else ""
+    console.print(f"Scored {len(scored)} day(s){span}: " + ", ".join(f"{n} {status}" for status, n in sorted(by_status.items())))
     if "indexed" in summary:
         _print_rag(summary, console)
     if summary.get("nightly") is not None:

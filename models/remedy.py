@@ -148,8 +148,8 @@ def plan_remedy(
     if kind == "re-prompt":
         if staging_prompt is None or staging_prompt == production_prompt:
             return RemedyPlan(tid, kind, "none", (
-                "a ticket cannot write a prompt: register a fixed prompt as `staging` (tandem prompts register "
-                "--alias staging); its release gate then runs"), night)
+                "a ticket cannot write a prompt: register a fixed prompt (`tandem prompts register FILE -m ...` "
+                "points `staging` at it); its release gate then runs"), night)
         if remedy.get("done_for") == f"release-prompt:{staging_prompt}":
             return RemedyPlan(tid, kind, "none", f"staging prompt v{staging_prompt} was already gated", night)
         return RemedyPlan(tid, kind, "release-prompt", f"run the release gate for staging prompt v{staging_prompt}",

@@ -66,7 +66,8 @@ def _int(value: Any) -> int | None:
 def _retrain_outcome(plan: RemedyPlan, result: dict[str, Any]) -> dict[str, Any]:
     promoted = result.get("decision") == "PROMOTE" and str(result.get("champion")) == str(result.get("version")) and not result.get("pinned")
     return {
-        "action": "retrain", "version": result.get("version"), "decision": result.get("decision"),
+        "action": "retrain", "state": f"retrained: v{result.get('version')} {result.get('decision')}", "due": None,
+        "version": result.get("version"), "decision": result.get("decision"),
         "reason": result.get("reason"), "promoted": promoted, "pinned": bool(result.get("pinned")),
         "train_end": plan.train_end.isoformat() if plan.train_end else None,
         "outcome": f"v{result.get('version')} {result.get('decision')}" + (" (pinned: champion not moved)" if result.get("pinned") else ""),
@@ -81,13 +82,13 @@ def _reindex_outcome(plan: RemedyPlan, result: dict[str, Any]) -> dict[str, Any]
         summary = f"index already up to date: docs-live -> {result.get('collection')}"
     else:
         summary = f"rebuilt {result.get('collection')}: {result.get('outcome')}"
-    return {"action": "reindex", "collection": result.get("collection"), "outcome": result.get("outcome") or "up to date",
+    return {"action": "reindex", "state": f"reindexed: {result.get('outcome') or 'up to date'}", "collection": result.get("collection"), "outcome": result.get("outcome") or "up to date",
             "promoted": released or bool(result.get("up_to_date")), "pinned": bool(result.get("pinned")),
             "done_for": f"reindex:{plan.night.isoformat()}", "summary": summary}
 
 
 def _prompt_outcome(plan: RemedyPlan, result: dict[str, Any]) -> dict[str, Any]:
-    return {"action": "release-prompt", "version": plan.prompt_version, "promoted": bool(result.get("moved")),
+    return {"action": "release-prompt", "state": f"staging prompt v{plan.prompt_version} gated", "version": plan.prompt_version, "promoted": bool(result.get("moved")),
             "pinned": bool(result.get("pinned")), "gate": result.get("gate"),
             "done_for": f"release-prompt:{plan.prompt_version}", "summary": result.get("message") or ""}
 
