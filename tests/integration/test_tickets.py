@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -215,12 +215,15 @@ def test_check_history_is_idempotent_per_night(tmp_path: Path):
 
 
 # -- Prefect events ------------------------------------------------------------------------------
-def read_events(name: str, resource_id: str, timeout_s: float = 40.0) -> list:
+def read_events(name: str, resource_id: str, since, timeout_s: float = 40.0) -> list:
     """Events of ``name`` about ``resource_id`` on the test server (they pass its event pipeline first)."""
     from prefect.client.orchestration import get_client
-    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 
-    flt = EventFilter(event=EventNameFilter(name=[name]), resource=EventResourceFilter(id=[resource_id]))
+    # Since the test started: ticket ids restart at 1 in every test's ops database, and
+    # the session's Prefect server keeps the events of earlier tests.
+    flt = EventFilter(event=EventNameFilter(name=[name]), resource=EventResourceFilter(id=[resource_id]),
+                      occurred=EventOccurredFilter(since=since))
     deadline = time.time() + timeout_s
     with get_client(sync_client=True) as client:
         while True:
@@ -231,10 +234,11 @@ def read_events(name: str, resource_id: str, timeout_s: float = 40.0) -> list:
 
 
 def test_events_reach_the_prefect_server_with_a_validated_payload(store: TicketStore):
+    started = datetime.now(timezone.utc)
     ticket, _ = store.open_or_update(decision(0.05), NIGHT)
     assert emit_ticket_event("opened", ticket) is not None
     flush_events()
-    [event] = read_events("tandem.ticket.opened", f"tandem.ticket.{ticket.id}")
+    [event] = read_events("tandem.ticket.opened", f"tandem.ticket.{ticket.id}", started)
     assert event.resource["tandem.ticket.kind"] == "retrain" and event.resource["tandem.ticket.asset"] == "risk-scorer"
     payload = TicketEventPayload.model_validate(event.payload)
     assert payload.ticket_id == ticket.id and payload.severity == "high" and payload.evidence[0]["check"] == "unseen_categories"
@@ -259,6 +263,7 @@ def cli(*args: str):
 
 
 def test_tickets_commands(tandem: Path):
+    started = datetime.now(timezone.utc)
     from infra.factory import ops_engine
     from infra.settings import get_settings
 
@@ -283,7 +288,7 @@ def test_tickets_commands(tandem: Path):
     assert resolved.exit_code == 0 and "resolved by ana" in resolved.stdout
     assert store.get(ticket.id).status == "resolved"
     assert [h.action for h in store.history(ticket.id)][-2:] == ["acknowledged", "resolved"]
-    [event] = read_events("tandem.ticket.resolved", f"tandem.ticket.{ticket.id}")
+    [event] = read_events("tandem.ticket.resolved", f"tandem.ticket.{ticket.id}", started)
     assert event.payload["actor"] == "ana" and event.payload["note"] == "false alarm: a new branch code"
 
     for args in (("show", "999"), ("ack", "999"), ("resolve", "999", "--reason", "x"), ("resolve", str(ticket.id), "--reason", "x"),
