@@ -19,6 +19,7 @@ from tasks.demo import (
     ask_traffic,
     edit_corpus_document,
     ensure_prompt,
+    nights_to_replay,
     plan_demo,
     remedies_due,
     summarize_demo,
@@ -51,7 +52,9 @@ async def demo(days: int = 120, end: date | None = None, shock_days: int = 45, r
         indexed = reindex()
         released = prompt_release(ensure_prompt(), reason="main job: built-in prompt")
         scored, nights, remedies = [], [], []
-        for night in dates.nights:
+        todo = nights_to_replay(dates.nights)
+        nights += [{"night": n.isoformat(), "skipped": True} for n in dates.nights if n not in todo]
+        for night in todo:
             scored += await score(night)
             ask_traffic(night)
             if night == dates.edit_night:

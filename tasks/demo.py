@@ -109,6 +109,16 @@ def edit_corpus_document(night: date) -> str | None:
 
 
 @task
+def nights_to_replay(nights: list[date]) -> list[date]:
+    """The replay's nights not evaluated yet (a rerun of the main job skips the others without a flow run each)."""
+    from infra.stores.opsdb import create_ops_engine
+    from infra.stores.tickets import CheckHistory
+
+    done = set(CheckHistory(create_ops_engine(get_settings().resolved_ops_db_url)).nights())
+    return [n for n in nights if n not in done]
+
+
+@task
 def remedies_due(nightly: dict) -> list[int]:
     """The night's open tickets whose kind has an automatic remedy, less a retrain still waiting for its due night.
 
@@ -192,7 +202,8 @@ def summarize_demo(trained: dict, scored: list[dict], indexed: dict, released: d
         "indexed": indexed,
         "prompt_release": released,
         "answers": answers,
-        "nightly": [{k: n.get(k) for k in ("night", "skipped", "status", "counts")} for n in (nightly or [])],
+        "nightly": [{k: n.get(k) for k in ("night", "skipped", "status", "counts")}
+                    for n in sorted(nightly or [], key=lambda n: n.get("night") or "")],
         "remedies": remedies or [],
         "tickets": _tickets(settings),
         "failed_partitions": len(ledger.list(dataset, status="failed")),

@@ -31,6 +31,7 @@ def _run(env: dict) -> tuple[str, float]:
     return proc.stdout, elapsed
 
 
+@pytest.mark.timeout(1800)  # two runs of the main job: about 7 minutes and 1 on a quiet machine at 600 rows a day
 def test_main_job_runs_and_reruns_quickly(tmp_path):
     corpus = tmp_path / "tandem" / "corpus"
     shutil.copytree(ROOT / "infra" / "demo" / "corpus", corpus)  # what `make run` does: its own copy to edit
