@@ -67,11 +67,11 @@ def ask_traffic(night: date, seed: int = 7) -> dict:
     from indexes.traffic import Tenant, TrafficConfig, simulate_night
     from infra.factory import build_gateway
     from infra.sources.golden import load_golden
-    from infra.stores.opsdb import create_ops_engine
+    from infra.factory import ops_engine
     from infra.stores.tickets import CheckHistory
 
     settings = get_settings()
-    if CheckHistory(create_ops_engine(settings.resolved_ops_db_url)).night(night):
+    if CheckHistory(ops_engine(settings.resolved_ops_db_url)).night(night):
         return {"night": night.isoformat(), "asked": 0, "skipped": True}
     config = TrafficConfig(tenants=tuple(Tenant(n, m, f) for n, m, f in DEMO_TENANTS))
     traffic = simulate_night(load_golden(settings.resolved_golden_path).questions, night, seed=seed, config=config)
@@ -111,10 +111,10 @@ def edit_corpus_document(night: date) -> str | None:
 @task
 def nights_to_replay(nights: list[date]) -> list[date]:
     """The replay's nights not evaluated yet (a rerun of the main job skips the others without a flow run each)."""
-    from infra.stores.opsdb import create_ops_engine
+    from infra.factory import ops_engine
     from infra.stores.tickets import CheckHistory
 
-    done = set(CheckHistory(create_ops_engine(get_settings().resolved_ops_db_url)).nights())
+    done = set(CheckHistory(ops_engine(get_settings().resolved_ops_db_url)).nights())
     return [n for n in nights if n not in done]
 
 
@@ -169,11 +169,11 @@ def ask_samples() -> list[dict]:
 
 
 def _tickets(settings) -> list[dict]:
-    from infra.stores.opsdb import create_ops_engine
+    from infra.factory import ops_engine
     from infra.stores.tickets import TicketStore
 
     out = []
-    for t in TicketStore(create_ops_engine(settings.resolved_ops_db_url)).list():
+    for t in TicketStore(ops_engine(settings.resolved_ops_db_url)).list():
         remedy = t.remedy or {}
         out.append({"id": t.id, "kind": t.kind, "asset": t.asset, "status": t.status, "severity": t.severity,
                     "opened_night": t.opened_night.isoformat(), "count": t.count, "title": t.title,

@@ -15,7 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from models.monitoring import Measurement
-from infra.factory import build_lake, build_partition_ledger, build_registry, build_source
+from infra.factory import build_lake, build_partition_ledger, build_registry, build_source, ops_engine
 from infra.settings import get_settings
 from infra.sources.corpus import OPS_NOTES_PREFIX
 from tasks.common import current_flow_run_id, today_utc
@@ -25,9 +25,7 @@ from tasks.scoring import PREDICTIONS
 
 
 def _engine(settings):
-    from infra.stores.opsdb import create_ops_engine
-
-    return create_ops_engine(settings.resolved_ops_db_url)
+    return ops_engine(settings.resolved_ops_db_url)
 
 
 @task(cache_policy=NO_CACHE)

@@ -21,10 +21,10 @@ LABELS_DATASET = "labels"  # tasks.ingest.LABELS (infra imports no tasks)
 
 
 def _tickets(settings: TandemSettings):
-    from infra.stores.opsdb import create_ops_engine
+    from infra.factory import ops_engine
     from infra.stores.tickets import TicketStore
 
-    return TicketStore(create_ops_engine(settings.resolved_ops_db_url))
+    return TicketStore(ops_engine(settings.resolved_ops_db_url))
 
 
 def plan_for_ticket(settings: TandemSettings, ticket_id: int, night: date | None = None) -> RemedyPlan:

@@ -116,7 +116,7 @@ def publish_night(
         markdown (the scorecard), status, counts, runs (asset -> MLflow run id), notes (paths written).
     """
     from infra.stores.tickets import TicketStore
-    from infra.stores.opsdb import create_ops_engine
+    from infra.factory import ops_engine
 
     night = outcome.night.isoformat()
     client = MlflowClient(settings.resolved_mlflow_tracking_uri)
@@ -150,7 +150,7 @@ def publish_night(
     if reports:
         links["Evidently data drift report"] = f"artifact reports/{next(iter(reports))} of the risk-scorer run"
     markdown = render_scorecard(outcome.night, outcome.results, versions=versions, tickets=outcome.changes, links=links)
-    store = TicketStore(create_ops_engine(settings.resolved_ops_db_url))
+    store = TicketStore(ops_engine(settings.resolved_ops_db_url))
     changed = [store.get(c["id"]).to_dict() for c in outcome.changes]
     notes = write_ops_notes(settings, night, markdown, changed)
     for asset, run_id in runs.items():

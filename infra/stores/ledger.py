@@ -23,7 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from infra.stores.opsdb import partition_attempts, partition_id_days, partition_ids, partitions, pointer_heads, pointer_moves
+from infra.stores.opsdb import (
+    partition_attempts, partition_id_days, partition_ids, partitions, pointer_heads, pointer_moves, write_transaction,
+)
 
 
 def _now() -> datetime:
@@ -426,28 +428,9 @@ class PointerLedger:
     @contextmanager
     def _locked(self, pointer: str) -> Iterator[Connection]:
         """One transaction that holds ``pointer``'s lock until it commits or rolls back."""
-        with self._engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            raw = conn.connection.driver_connection if sqlite else None
-            saved = raw.isolation_level if sqlite else None
-            if sqlite:
-                # pysqlite opens transactions itself, deferred and only before
-                # writes; take control to open an immediate one (the write lock,
-                # waiting up to busy_timeout) before the first read.
-                raw.isolation_level = None
-            try:
-                if sqlite:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    self._lock_head(conn, pointer, sqlite=sqlite)
-                    yield conn
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
-            finally:
-                if sqlite:
-                    raw.isolation_level = saved
+        with write_transaction(self._engine) as conn:
+            self._lock_head(conn, pointer, sqlite=conn.dialect.name == "sqlite")
+            yield conn
 
     @staticmethod
     def _lock_head(conn: Connection, pointer: str, *, sqlite: bool) -> None:

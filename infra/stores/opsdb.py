@@ -7,10 +7,12 @@ SQLAlchemy Core on any URL: SQLite under the data dir by default,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 metadata = sa.MetaData()
 
@@ -278,6 +280,37 @@ api_keys = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_by", sa.String(200)),
 )
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction that holds the write lock from its first statement.
+
+    On SQLite an immediate transaction (the database's write lock, waiting up to
+    ``busy_timeout``) taken before the first read, so a read-then-write inside
+    it cannot interleave with another writer; pysqlite would otherwise open a
+    deferred one itself, only before the first write. On PostgreSQL a plain
+    transaction: callers lock the rows they need (``SELECT ... FOR UPDATE``).
+    Commits on success, rolls back on any exception.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection if sqlite else None
+        saved = raw.isolation_level if sqlite else None
+        if sqlite:
+            raw.isolation_level = None
+        try:
+            if sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        finally:
+            if sqlite:
+                raw.isolation_level = saved
+
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets readers run beside the one writer; busy_timeout makes concurrent

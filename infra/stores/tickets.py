@@ -18,8 +18,7 @@ live in ``models.alerting``; this module only stores them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -29,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from models.alerting import PastResult, TicketDecision
 from models.monitoring import CheckResult, Measurement
-from infra.stores.opsdb import check_results, ticket_heads, ticket_history, tickets
+from infra.stores.opsdb import check_results, ticket_heads, ticket_history, tickets, write_transaction
 
 OPEN_STATUSES = ("open", "acknowledged")
 TICKET_STATUSES = ("open", "acknowledged", "resolved")
@@ -139,31 +138,6 @@ def _ticket(row: Any) -> Ticket:
     )
 
 
-@contextmanager
-def _write_lock(engine: Engine) -> Iterator[Connection]:
-    """One write transaction; on SQLite an immediate one (the database's write lock, taken before the first read)."""
-    with engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        raw = conn.connection.driver_connection if sqlite else None
-        saved = raw.isolation_level if sqlite else None
-        if sqlite:
-            # pysqlite opens deferred transactions itself, only before writes;
-            # take control so the read-then-write below happens under the lock.
-            raw.isolation_level = None
-        try:
-            if sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-        finally:
-            if sqlite:
-                raw.isolation_level = saved
-
-
 def _lock_head(conn: Connection, kind: str, asset: str) -> Any:
     """Create the pair's head row if needed and lock it; returns the row."""
     where = (ticket_heads.c.kind == kind) & (ticket_heads.c.asset == asset)
@@ -215,7 +189,7 @@ class TicketStore:
         if decision.action == "held":
             raise ValueError(f"a held decision ({decision.kind} {decision.asset}: {decision.reason}) opens no ticket")
         entries = [_json_safe({"night": night.isoformat(), **e}) for e in decision.evidence]
-        with _write_lock(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             head = _lock_head(conn, decision.kind, decision.asset)
             now = _now()  # under the lock: times follow the order the lock gives
             if head.open_ticket_id is not None:
@@ -311,7 +285,7 @@ class TicketStore:
             TicketNotFound: no such id.
             IllegalTransition: the ticket is already acknowledged or resolved.
         """
-        with _write_lock(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             current = self._get(conn, ticket_id, lock=True)
             if current.status != "open":
                 raise IllegalTransition(f"ticket {ticket_id} is {current.status}; only an open ticket can be acknowledged")
@@ -338,7 +312,7 @@ class TicketStore:
         if not reason or not reason.strip():
             raise ValueError("a resolution needs a reason")
         night = night or _now().date()
-        with _write_lock(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             current = self._get(conn, ticket_id)
             # The pair's head first, then the ticket (the order open_or_update takes them: no deadlock).
             _lock_head(conn, current.kind, current.asset)
@@ -369,7 +343,7 @@ class TicketStore:
             IllegalTransition: the ticket is resolved.
         """
         remedy = _json_safe(remedy)
-        with _write_lock(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             current = self._get(conn, ticket_id, lock=True)
             if current.status == "resolved":
                 raise IllegalTransition(f"ticket {ticket_id} is resolved; a remedy can no longer be attached")
@@ -460,17 +434,7 @@ class CheckHistory:
 
     def values(self, check: str, subject: str | None = None, start: date | None = None, end: date | None = None) -> list[float]:
         """The check's recorded figures in ``[start, end)`` (None values left out): reference values for ``calibrate``."""
-        query = (sa.select(check_results.c.value)
-                 .where((check_results.c.check == check) & (check_results.c.subject == (subject or ""))
-                        & check_results.c.value.is_not(None))
-                 .order_by(check_results.c.night))
-        if start is not None:
-            query = query.where(check_results.c.night >= start)
-        if end is not None:
-            query = query.where(check_results.c.night < end)
-        with self._engine.connect() as conn:
-            return [float(v) for v in conn.execute(query).scalars()]
-
+        return [value for _, value, _ in self.figures(check, subject, start, end)]
 
     def figures(self, check: str, subject: str | None = None, start: date | None = None, end: date | None = None) -> list[tuple[date, float, str]]:
         """The check's recorded ``(night, figure, status)`` in ``[start, end)``, oldest first (None figures left out)."""
