@@ -49,13 +49,14 @@ def plan_demo(days: int, end: date | None, shock_days: int, replay_nights: int) 
 # A small internal user base for the replay: ~8 questions a weekday night through the real gateway
 # (a question costs ~0.2 s on 2 cores; 47 nights of it must fit the main job's 10 minutes).
 DEMO_TENANTS = (("branch-ops", 5.0, ("policy", "glossary")), ("platform-oncall", 3.0, ("runbooks",)))
+TRAFFIC_USE_CASE = "demo-traffic"
 EDIT_DOC = "policy/03-debt-to-income.md"
 EDIT_MARK = "## Update: self-employed applicants"
 
 
 @task
 def ask_traffic(night: date, seed: int = 7) -> dict:
-    """A night of simulated users' questions through the gateway, dated that night (skipped once the night is evaluated).
+    """A night of simulated users' questions through the gateway, dated that night (each asked once, across reruns).
 
     The questions come from ``indexes.traffic`` (the golden set's topics,
     paraphrased, with repeats and some off-topic noise): they give the
@@ -65,24 +66,26 @@ def ask_traffic(night: date, seed: int = 7) -> dict:
     from datetime import datetime, timezone
 
     from indexes.traffic import Tenant, TrafficConfig, simulate_night
-    from infra.factory import build_gateway
+    from infra.factory import build_gateway, build_request_log
     from infra.sources.golden import load_golden
-    from infra.factory import ops_engine
-    from infra.stores.tickets import CheckHistory
 
     settings = get_settings()
-    if CheckHistory(ops_engine(settings.resolved_ops_db_url)).night(night):
-        return {"night": night.isoformat(), "asked": 0, "skipped": True}
     config = TrafficConfig(tenants=tuple(Tenant(n, m, f) for n, m, f in DEMO_TENANTS))
     traffic = simulate_night(load_golden(settings.resolved_golden_path).questions, night, seed=seed, config=config)
+    # The night's questions are asked in time order, one event each: a rerun (after a crash
+    # mid-night, or of the whole job) resumes after those already recorded, never asks twice.
+    done = build_request_log(settings).answered(night, use_case=TRAFFIC_USE_CASE)
+    todo = traffic.questions[done:]
+    if not todo:
+        return {"night": night.isoformat(), "asked": 0, "skipped": True}
     midnight = datetime(night.year, night.month, night.day, tzinfo=timezone.utc)
     current = {"at": midnight}
     gateway = build_gateway(settings, clock=lambda: current["at"])
     refused = 0
-    for q in traffic.questions:
+    for q in todo:
         current["at"] = midnight + timedelta(seconds=q.at_seconds)
-        refused += gateway.ask(q.text, tenant=q.tenant, use_case="demo-traffic").refused
-    return {"night": night.isoformat(), "asked": len(traffic.questions), "refused": refused, "skipped": False}
+        refused += gateway.ask(q.text, tenant=q.tenant, use_case=TRAFFIC_USE_CASE).refused
+    return {"night": night.isoformat(), "asked": len(todo), "refused": refused, "skipped": False}
 
 
 @task

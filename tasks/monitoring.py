@@ -71,22 +71,14 @@ def evaluate_golden(night: date) -> dict | None:
     None when the assistant is not set up yet (no production prompt or live
     index): the answer and retrieval checks are then "insufficient", not red.
     """
-    from infra.factory import build_gateway, build_rag_tracking
-    from infra.rag.evaluation import evaluate_prompt
     from infra.rag.gateway import NotReady
-    from infra.sources.golden import load_golden
+    from tasks.rag import evaluate_golden_set
 
-    settings = get_settings()
-    gateway = build_gateway(settings)
     try:
-        prompt, collection = gateway.live_versions()
+        return evaluate_golden_set.fn()
     except NotReady as exc:
         get_run_logger().warning("golden set not evaluated on %s: %s", night, exc)
         return None
-    golden = load_golden(settings.resolved_golden_path)
-    gate = evaluate_prompt(gateway, golden, build_rag_tracking(settings), prompt=prompt, collection=collection)
-    return {"metrics": gate.metrics, "passed": gate.passed, "verdict": gate.describe(), "prompt_version": prompt.version,
-            "collection": collection, "reused_run": gate.reused_run}
 
 
 @task(cache_policy=NO_CACHE)

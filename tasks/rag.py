@@ -155,7 +155,8 @@ def evaluate_golden_set(prompt_version: int | None = None, force: bool = False) 
     gate = evaluate_prompt(gateway, golden, build_rag_tracking(settings), prompt=prompt, collection=collection, force=force)
     label = f"{prompt.name} v{prompt.version} on {collection}" + (f" (reused run {gate.reused_run})" if gate.reused_run else "")
     get_run_logger().info("%s: %s", label, gate.describe())
-    return {"label": label, "metrics": gate.metrics, "verdict": gate.describe(), "passed": gate.passed}
+    return {"label": label, "metrics": gate.metrics, "verdict": gate.describe(), "passed": gate.passed,
+            "prompt_version": prompt.version, "collection": collection, "reused_run": gate.reused_run}
 
 
 @task(cache_policy=NO_CACHE)

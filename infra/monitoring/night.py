@@ -146,8 +146,8 @@ def resolve_fixed(night: date, results: Iterable[CheckResult], *, tickets: Ticke
     """Resolve each open ticket whose remedy promoted and whose checks are all green tonight."""
     results = list(results)
     changes = []
-    for ticket in tickets.list():
-        if not ticket.is_open or not resolution_ready(ticket, results):
+    for ticket in tickets.list(status="active"):
+        if not resolution_ready(ticket, results):
             continue
         remedy = ticket.remedy or {}
         reason = f"remedy promoted ({remedy.get('summary') or remedy.get('outcome') or 'gate passed'}) and every {ticket.kind} check of {ticket.asset} is green on {night}"

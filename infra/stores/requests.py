@@ -208,6 +208,18 @@ class RequestLog:
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar_one())
 
+    def answered(self, day: date, *, use_case: str) -> int:
+        """Questions of ``use_case`` answered or refused on ``day`` (UTC): one event each (budget warnings not counted)."""
+        start = datetime.combine(day, time.min, tzinfo=timezone.utc)
+        q = sa.select(sa.func.count()).where(
+            llm_requests.c.use_case == use_case,
+            llm_requests.c.kind.in_(("answer", "refused")),
+            llm_requests.c.at >= start,
+            llm_requests.c.at < start + timedelta(days=1),
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
     def warned(self, tenant: str, day: date) -> bool:
         """Whether the 80% warning for this tenant and day has been written already."""
         start = datetime.combine(day, time.min, tzinfo=timezone.utc)

@@ -111,3 +111,18 @@ def test_the_lake_works_on_a_non_local_fsspec_url():
     assert lake.read_partition("applications", day)["applicant_id"].tolist() == ["a", "b"]
     again = lake.write_partition("applications", day, pd.DataFrame({"applicant_id": ["a", "b"], "x": [1.0, 2.0]}))
     assert again.content_hash == written.content_hash
+
+
+def test_answered_counts_one_use_cases_questions_of_one_day(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from infra.stores.requests import RequestEvent, RequestLog
+
+    log = RequestLog(create_ops_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
+    at = datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+    events = [("answer", "demo-traffic", at), ("refused", "demo-traffic", at), ("budget_warning", "demo-traffic", at),
+              ("answer", "qa", at), ("answer", "demo-traffic", at + timedelta(days=1))]
+    for i, (kind, use_case, when) in enumerate(events):
+        log.append(RequestEvent(request_id=f"r{i}", at=when, kind=kind, tenant="t", use_case=use_case))
+    assert log.answered(date(2026, 3, 1), use_case="demo-traffic") == 2  # the warning, the other use case and day left out
+    assert log.answered(date(2026, 3, 2), use_case="demo-traffic") == 1
