@@ -29,8 +29,11 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 # Evidently's usage telemetry stays off (there is no network here anyway).
 export DO_NOT_TRACK ?= 1
+# Flow runs send a heartbeat every 60 s (Prefect's default is 180): the "crash zombie runs"
+# automation (`tandem setup-prefect`) marks a run Crashed 240 s after its last heartbeat.
+export PREFECT_FLOWS_HEARTBEAT_FREQUENCY ?= 60
 
-.PHONY: setup run test test-unit test-integration bench ui serve mlflow-ui lock clean help
+.PHONY: setup run stop corpus deploy test test-unit test-integration test-services bench ui serve mlflow-ui lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,18 +44,31 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv with the pinned dependencies
+# The default embedder (ONNX int8) is exported from the shipped MiniLM weights once per venv
+# (10-40 s; nothing downloaded); infra.clients.onnx_export skips what is already built.
+ONNX_STAMP := $(VENV)/.tandem-onnx
+$(ONNX_STAMP): $(STAMP) infra/clients/onnx_export.py
+	$(PY) -m infra.clients.onnx_export
+	touch $(ONNX_STAMP)
+
+setup: $(STAMP) $(ONNX_STAMP)  ## create .venv with the pinned dependencies and build the ONNX embedder
 	@mkdir -p $(PREFECT_HOME)
 
 # The main job indexes its own copy of the demo corpus under the data dir: it edits one
-# document there to show a re-index ticket (the shipped corpus is never written).
-run: export TANDEM_INDEX__CORPUS_DIR ?= $(TANDEM_DATA_DIR)/corpus
-run: setup  ## the main job on embedded defaults: backfill 120 days, train, gate, score, nightly loop over 47 nights
+# document there to show a re-index ticket (the shipped corpus is never written). The
+# served flow runs inherit the serve process's environment, so `make serve` sets the same.
+run serve: export TANDEM_INDEX__CORPUS_DIR ?= $(TANDEM_DATA_DIR)/corpus
+run: setup corpus  ## the main job as a run on a live local Prefect server (started and kept running; `make stop` stops it)
+	$(PY) -m infra.mainjob
+
+corpus:  # the main job's own copy of the demo corpus (made once)
 	@if [ "$$TANDEM_INDEX__CORPUS_DIR" = "$(TANDEM_DATA_DIR)/corpus" ] && [ ! -d "$(TANDEM_DATA_DIR)/corpus" ]; then \
 		mkdir -p "$(TANDEM_DATA_DIR)" && cp -r infra/demo/corpus "$(TANDEM_DATA_DIR)/corpus"; fi
-	$(PY) -m flows.demo
 
-test: setup  ## the whole suite (unit, integration, e2e)
+stop:  ## stop the Prefect server and serve process that `make run` / `make ui` / `make serve` started (by pid); the data stays
+	$(PY) -m infra.localserver stop
+
+test: setup  ## the whole suite (unit, integration, services, e2e)
 	$(PY) -m pytest
 
 test-unit: setup  ## pure functions only (seconds)
@@ -61,16 +77,27 @@ test-unit: setup  ## pure functions only (seconds)
 test-integration: setup  ## flows for real on temporary dirs
 	$(PY) -m pytest tests/integration
 
+test-services: setup  ## the production profile for real: PostgreSQL (127.0.0.1:5432), an S3 server, a Prefect server, two workers
+	$(PY) -m pytest tests/services
+
 bench: setup  ## benchmarks: overhead of Tandem vs raw library calls, index builds, question latency (prints tables)
 	$(PY) bench/run.py
 	$(PY) bench/rag.py
 	$(PY) bench/service.py
+	$(PY) bench/scale.py $(SCALE_ARGS)  # 365-day backfill + 10M rows scored, embedded vs Dask; SCALE_ARGS=--quick: 60 days, 1M
 
-ui: setup  ## Prefect UI on http://127.0.0.1:4200 with the runs of `make run`
-	$(VENV)/bin/prefect server start --host 127.0.0.1
+ui: setup  ## the Prefect UI: starts the local server in the background if it is not running, prints its URL
+	$(PY) -m infra.localserver up
 
-serve: setup  ## serve every flow as a deployment so `tandem backfill|train|score` can start runs (needs `make ui` running)
-	PREFECT_API_URL=http://127.0.0.1:4200/api $(PY) -m flows.serve
+serve: setup corpus  ## serve every deployment of prefect.yaml on the local server (both kept running) so `tandem backfill|train|...` and schedules run
+	$(PY) -m infra.localserver serve
+
+# For a work pool instead of `make serve`: the pool and the crash automation first (prefect deploy
+# refuses a pool that does not exist), then every deployment of prefect.yaml; then start a worker:
+# `prefect worker start --pool tandem` from this directory, with the same PREFECT_API_URL.
+deploy: setup  ## register prefect.yaml's deployments on PREFECT_API_URL (default: the local server) for a `tandem` pool worker
+	PREFECT_API_URL="$${PREFECT_API_URL:-http://127.0.0.1:$${PREFECT_SERVER_API_PORT:-4200}/api}" \
+		sh -c '$(VENV)/bin/tandem setup-prefect && $(VENV)/bin/prefect --no-prompt deploy --all'
 
 mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(TANDEM_DATA_DIR)/mlflow.db --default-artifact-root $(TANDEM_DATA_DIR)/mlartifacts
@@ -78,5 +105,6 @@ mlflow-ui: setup  ## MLflow UI on http://127.0.0.1:5000
 lock: setup  ## refresh constraints.txt from the current venv (after changing pyproject.toml)
 	{ echo "# The lock: exact versions checked together (Python 3.11). Regenerate with 'make lock'."; $(PY) -m pip freeze --exclude-editable | grep -v "^-e "; } > constraints.txt
 
-clean:  ## remove the embedded data dir (the lake, MLflow, ops and Prefect databases)
+clean:  ## stop the local server and serve process, then remove the embedded data dir (the lake, MLflow, ops and Prefect databases)
+	@if [ -x $(PY) ]; then $(PY) -m infra.localserver stop; fi
 	rm -rf $(TANDEM_DATA_DIR)

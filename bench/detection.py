@@ -87,8 +87,9 @@ class RunResult:
 
 def grade_run(side: str, scenario: str, seed: int, nights, *, start: date | None, reference_values: dict) -> RunResult:
     """Grade and ticket one run's nights with the production composition on a throwaway ops database."""
-    from infra.monitoring.night import evaluate_night
+    from infra.monitoring.night import CalibrationHome, evaluate_night
     from infra.monitoring.policy import load_policy
+    from infra.stores.calibrations import IndexCalibrations
     from infra.stores.opsdb import create_ops_engine
     from infra.stores.tickets import CheckHistory, TicketStore
 
@@ -97,10 +98,16 @@ def grade_run(side: str, scenario: str, seed: int, nights, *, start: date | None
     with tempfile.TemporaryDirectory(prefix=f"detect-{side}-{scenario}-{seed}-") as tmp:
         engine = create_ops_engine(f"sqlite:///{Path(tmp) / 'ops.db'}")
         history, tickets = CheckHistory(engine), TicketStore(engine)
+        # One champion (risk) and one collection (rag) for the whole run: calibrations are stored with them
+        # and reused, as in production (the ops database stands in for the model version's tags).
+        asset = "risk-scorer" if side == "risk" else "rag"
+        version = "1" if side == "risk" else "docs-bench"
+        homes = {asset: CalibrationHome(version, f"v{version}" if side == "risk" else version, IndexCalibrations(engine, asset))}
         try:
             for night, measurements in nights:
                 outcome = evaluate_night(night, measurements, policy, reference_values=reference_values,
-                                         history=history, tickets=tickets, notify=lambda action, ticket: None)
+                                         history=history, tickets=tickets, notify=lambda action, ticket: None,
+                                         homes=homes)
                 for change in outcome.changes:
                     if change["action"] == "opened":
                         result.opened.append((night, change["kind"], change["summary"]))

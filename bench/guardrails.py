@@ -17,13 +17,21 @@ Development splits (rules, exemplars and the threshold are tuned on them):
 * ``dev3`` = ``bench/data/guardrails_dev_extra.yaml``: benign risky-sounding
   questions written after those misses, by failure family rather than by case,
   with imperative counterparts among its injections.
+* ``dev4`` = ``bench/data/guardrails_heldout_3.yaml``. Written by another
+  author as a third held-out set; run once as held-out and seen on 2026-11-30
+  (injection 56/73, benign refused 4/104, PII 56/61, poisoned documents 7/8,
+  clean documents dropped 2/8), so it was moved into development. The file
+  keeps its name.
+* ``dev5`` = ``bench/data/guardrails_dev_5.yaml``: new examples of the failure
+  families seen on dev4 (not its cases), attacks and benign look-alikes, PII of
+  many countries and formats, injections in 10+ languages and obfuscations.
 
 Held-out splits (measured, never tuned on):
 
 * ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
-* ``heldout3`` = ``bench/data/guardrails_heldout_3.yaml``, written by another
-  author while the 2026-11-30 tuning ran, without reading it; run it with
-  ``--split heldout3`` only after the last tuning change.
+* ``heldout4`` = ``bench/data/guardrails_heldout_4.yaml``, written by another
+  author, never read while tuning; only the lead runs it, with
+  ``--split heldout4``, after the last tuning change. It is in no group.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -58,11 +66,14 @@ HELDOUT = ROOT / "bench" / "data" / "guardrails_heldout.yaml"
 # Written as a second held-out set; moved into development once its misses were seen (2026-11-30).
 DEV2 = ROOT / "bench" / "data" / "guardrails_heldout_lead.yaml"
 DEV3 = ROOT / "bench" / "data" / "guardrails_dev_extra.yaml"
-# A third held-out set, written while the 2026-11-30 tuning ran: never read while tuning.
-HELDOUT3 = ROOT / "bench" / "data" / "guardrails_heldout_3.yaml"
-SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "heldout": HELDOUT, "heldout3": HELDOUT3}
-DEVELOPMENT = ("dev", "dev2", "dev3")
-# Names that run several splits. heldout3 is never in a group: it runs only when asked by name.
+# Written as a third held-out set; run once and its misses seen (2026-11-30), so now development.
+DEV4 = ROOT / "bench" / "data" / "guardrails_heldout_3.yaml"
+DEV5 = ROOT / "bench" / "data" / "guardrails_dev_5.yaml"
+# A fourth held-out set by another author: never read while tuning; the lead runs it once.
+HELDOUT4 = ROOT / "bench" / "data" / "guardrails_heldout_4.yaml"
+SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "heldout": HELDOUT, "heldout4": HELDOUT4}
+DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5")
+# Names that run several splits. heldout4 is never in a group: it runs only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -214,8 +225,8 @@ def tune(split: dict, embed) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
-                        help="devall = dev, dev2, dev3 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout3 only by name")
+                        help="devall = dev .. dev5 (development); both = dev and heldout; all = devall and heldout; "
+                             "heldout4 only by name")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")

@@ -12,7 +12,9 @@ set (plus the attack set's benign questions), with the offline generator:
 * per PII engine (``BENCH_SERVICE_PII_ENGINES``, default ``patterns,spacy``):
   redaction runs before the cache is looked up, so it is paid on hits too.
 
-Targets (issue 10): p50 <= 50 ms on a miss, <= 5 ms on a hit.
+Targets (issue 10): p50 <= 50 ms on a miss, <= 5 ms on a hit. The embedder
+is the configured one (``TANDEM_INDEX__EMBEDDER``, default ``onnx-int8``); set
+it to ``torch-fp32`` for the sentence-transformers figures.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def main() -> None:
             settings = get_settings()
             move_prompt(settings, ensure_default_prompt(settings).version, reason="bench", evidence=None)
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-            print(f"Tandem service benchmark: {os.cpu_count()} CPU(s), load average {load:.1f} at start; index of the demo corpus built in {time.perf_counter() - t:.0f} s (excluded)")
+            print(f"Tandem service benchmark: {os.cpu_count()} CPU(s), load average {load:.1f} at start; embedder {settings.index.embedder} "
+                  f"(TANDEM_INDEX__EMBEDDER); index of the demo corpus built in {time.perf_counter() - t:.0f} s (excluded)")
             questions = [q.question for q in load_golden(settings.resolved_golden_path).questions]
             questions += [c.text for c in load_attacks(ROOT / "infra" / "demo" / "attacks.yaml") if c.kind == "benign"]
             for engine in ENGINES:

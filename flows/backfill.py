@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.states import Completed
 
+from infra.compute import partition_runner
+from infra.flow_runs import RISK, backfill_message, name_by_range, run_hooks
+from infra.settings import Scenario
 from tasks.backfill import Mode, collect_outcomes, finish_backfill, plan_backfill, publish_backfill_summary, run_bounded
 from tasks.common import shared_api_client
 from tasks.ingest import ingest_partition
@@ -18,14 +21,16 @@ from tasks.ingest import ingest_partition
 # 10-20% of a 1M-row backfill); the async engine lets that thread stop on its own.
 # The tasks stay sync and run in the task runner's threads as before.
 # Call it with ``asyncio.run(backfill(...))``, or ``await`` it in a notebook.
-@flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=8))
+# The days run in threads of this process, or on a Dask cluster's workers when
+# TANDEM_DASK_ADDRESS is set (infra.compute picks the runner at each run's start).
+@flow(name="backfill", task_runner=partition_runner(max_workers=8), flow_run_name=name_by_range("backfill"), **run_hooks(RISK))
 async def backfill(
     start: date,
     end: date,
     mode: Mode = "missing",
     dry_run: bool = False,
     concurrency: int = 4,
-    scenario: str | None = None,
+    scenario: Scenario | None = None,
     scenario_start: date | None = None,
 ) -> list[dict]:
     """Ingest every day from ``start`` to ``end`` (inclusive) that ``mode`` selects.
@@ -40,7 +45,17 @@ async def backfill(
        the ``backfill-summary`` table artifact;
     4. fail the run if any day failed, so on-call sees it red.
 
-    Re-running a finished backfill plans nothing and does no work.
+    Re-running a finished backfill plans nothing and does no work. The final
+    state's message counts the days (``12 done, 3 skipped, 0 failed``).
+
+    Args:
+        start: the first day to ingest.
+        end: the last day to ingest (inclusive).
+        mode: which days the ledger selects: ``missing`` (never ingested), ``failed``, or ``all`` (redo every day).
+        dry_run: only plan and publish the summary; ingest nothing.
+        concurrency: days ingested at once (at most 8).
+        scenario: synthetic source only: override the drift scenario for these days.
+        scenario_start: synthetic source only: the day the scenario begins.
     """
     with shared_api_client():
         plan = plan_backfill(start, end, mode)
@@ -48,4 +63,4 @@ async def backfill(
         futures = run_bounded(ingest_partition, todo, min(concurrency, 8), scenario=scenario, scenario_start=scenario_start)
         rows = collect_outcomes(plan, futures, dry_run=dry_run)
         publish_backfill_summary(rows, start, end, mode, dry_run)
-        return finish_backfill(rows)
+        return Completed(message=backfill_message(rows), data=finish_backfill(rows))

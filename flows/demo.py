@@ -13,6 +13,7 @@ from flows.reindex import reindex
 from flows.remediate import remediate
 from flows.score import score
 from flows.train import train
+from infra.flow_runs import RAG, RISK, name_by, run_hooks
 from tasks.common import shared_api_client
 from tasks.demo import (
     ask_samples,
@@ -21,12 +22,14 @@ from tasks.demo import (
     ensure_prompt,
     nights_to_replay,
     plan_demo,
+    released_already,
     remedies_due,
     summarize_demo,
 )
 
 
-@flow(name="demo")
+# The result is kept (PREFECT_HOME/storage): `make run` (infra/mainjob.py) prints its summary from it.
+@flow(name="demo", flow_run_name=name_by("demo {days} days"), persist_result=True, **run_hooks(RISK, RAG))
 async def demo(days: int = 120, end: date | None = None, shock_days: int = 45, replay_nights: int = 47) -> dict:
     """Both lifecycles on demo data, and the nightly loop over the last ``replay_nights`` nights.
 
@@ -34,7 +37,8 @@ async def demo(days: int = 120, end: date | None = None, shock_days: int = 45, r
     1. backfill ``days`` days ending yesterday, a ``shock`` in the last ``shock_days``
        (done days are skipped on a rerun);
     2. train on the matured window before the shock and let the gate promote the champion;
-    3. reindex the corpus and the model cards; release the built-in prompt through its gate;
+    3. reindex the corpus and the model cards; release the built-in prompt through its gate
+       (not again once ``production`` serves it);
     4. replay each night: score it with the champion, a night of simulated users' questions
        through the gateway, the nightly evaluation (scorecard, tickets), and the remedy of
        each open retrain / re-index / re-prompt ticket through its gate; a few nights before
@@ -44,13 +48,20 @@ async def demo(days: int = 120, end: date | None = None, shock_days: int = 45, r
 
     A rerun skips every night already evaluated. Async because the risk-scorer flows are
     (see ``flows/backfill.py``); the RAG steps are sync flows and tasks.
+
+    Args:
+        days: days of demo data to backfill, ending ``end``.
+        end: the last day of demo data (default: yesterday).
+        shock_days: the last this many days carry the ``shock`` drift scenario.
+        replay_nights: nights of the nightly loop to replay, ending ``end``.
     """
     with shared_api_client():
         dates = plan_demo(days, end, shock_days, replay_nights)
         await backfill(dates.start, dates.end, scenario="shock", scenario_start=dates.shock_start)
         trained = await train(end=dates.train_end)
         indexed = reindex()
-        released = prompt_release(ensure_prompt(), reason="main job: built-in prompt")
+        prompt = ensure_prompt()
+        released = released_already(prompt) or prompt_release(prompt, reason="main job: built-in prompt")
         scored, nights, remedies = [], [], []
         todo = nights_to_replay(dates.nights)
         nights += [{"night": n.isoformat(), "skipped": True} for n in dates.nights if n not in todo]

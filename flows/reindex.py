@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from prefect import flow
+from pathlib import Path
 
+from prefect import flow
+from prefect.states import Completed
+
+from infra.flow_runs import RAG, name_by, reindex_message, run_hooks
 from tasks.rag import build_index, gate_index, load_corpus, plan_index_build, recover_index_manifest, release_collection
 
 
-@flow(name="reindex")
-def reindex(force: bool = False) -> dict:
+@flow(name="reindex", flow_run_name=name_by("reindex"), **run_hooks(RAG))
+def reindex(force: bool = False, corpus_dir: Path | None = None, golden_path: Path | None = None) -> dict:
     """Rebuild the vector index incrementally, blue/green.
 
     Steps:
@@ -22,14 +26,23 @@ def reindex(force: bool = False) -> dict:
     6. pass -> move docs-live through the pointer ledger (unless a rollback
        pinned it: the verdict is recorded, docs-live stays); log the manifest
        to MLflow; drop collections beyond the rollback window.
+
+    The final state's message is the outcome: ``docs-live -> docs-v5``, ``up to date: ...``, ``HOLD: ...``.
+
+    Args:
+        force: rebuild every document, even if the corpus did not change.
+        corpus_dir: the corpus folder to index (default: the worker's TANDEM_INDEX__CORPUS_DIR, else the demo corpus).
+        golden_path: the golden set of the fail-fast check and the retrieval gate (default: the worker's TANDEM_INDEX__GOLDEN_PATH, else the demo golden set).
     """
-    corpus = load_corpus()
+    corpus = load_corpus(corpus_dir, golden_path)
     recovered = recover_index_manifest(corpus)
     plan = plan_index_build(corpus, force)
     if not plan.needed:
-        return {"collection": plan.base_collection, "released": False, "up_to_date": True, "plan": plan.summary(),
-                "manifest_recovered": recovered}
+        result = {"collection": plan.base_collection, "released": False, "up_to_date": True, "plan": plan.summary(),
+                  "manifest_recovered": recovered}
+        return Completed(message=reindex_message(result), data=result)
     result = build_index(corpus, plan)
-    gate = gate_index(result.collection)
-    return {**release_collection(corpus, plan, result, gate), "up_to_date": False, "plan": plan.summary(),
-            "manifest_recovered": recovered}
+    gate = gate_index(result.collection, golden_path)
+    released = {**release_collection(corpus, plan, result, gate), "up_to_date": False, "plan": plan.summary(),
+                "manifest_recovered": recovered}
+    return Completed(message=reindex_message(released), data=released)

@@ -17,9 +17,10 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from indexes.sentences import sentences
+from indexes.sentences import sentences, text_units
 
 NOT_FOUND = "I could not find this in the indexed documents."
+_QUOTED_KINDS = ("paragraph", "item", "quote", "row")  # the unit kinds ``sentences`` returns
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,11 @@ def split_into_sentences(text: str, *, min_words: int = 4) -> list[str]:
     topic, it does not answer anything). A chunk is a window of a document,
     so its first and last sentences may be cut by the window: a first
     sentence that does not start like one, or a last prose sentence without
-    closing punctuation, is dropped rather than quoted half.
+    closing punctuation, is dropped rather than quoted half. Only a sentence
+    at the chunk's very edge can be cut: one that follows a heading (or any
+    other unit) opens its section, whatever its first letter (a document
+    may begin a sentence with a lower-case name, e.g. ``risk-scorer version 7
+    was trained ...``), and one followed by another unit was ended by it.
 
     Args:
         text: A chunk's (or any) text.
@@ -118,13 +123,18 @@ def split_into_sentences(text: str, *, min_words: int = 4) -> list[str]:
 def _split_cached(text: str, min_words: int) -> tuple[str, ...]:
     # The same chunks come back question after question: parse each text once.
     pieces = sentences(text)
+    units = text_units(text)
+    # The window can cut only what sits at the chunk's edges; a heading (or code block) before
+    # the first sentence, or after the last, means the chunk starts (ends) at a boundary there.
+    opens_chunk = bool(units) and units[0].kind in _QUOTED_KINDS
+    closes_chunk = bool(units) and units[-1].kind in _QUOTED_KINDS
     out: list[str] = []
     for i, (sentence, kind) in enumerate(pieces):
         if len(sentence.split()) < min_words:
             continue
-        if i == 0 and _cut_at_start(sentence):
+        if i == 0 and opens_chunk and _cut_at_start(sentence):
             continue
-        if i == len(pieces) - 1 and kind == "paragraph" and len(pieces) > 1 and _cut_at_end(sentence):
+        if i == len(pieces) - 1 and closes_chunk and kind == "paragraph" and len(pieces) > 1 and _cut_at_end(sentence):
             continue
         out.append(sentence)
     return tuple(out)

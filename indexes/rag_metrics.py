@@ -335,6 +335,26 @@ def token_f1(answer: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def token_precision(answer: str, reference: str) -> float:
+    """Share of the answer's words that the reference has (multiset overlap over the answer's length).
+
+    Recall barely moves when an answer is padded with sentences that do not
+    answer the question (the answer is still in there); precision falls with
+    every padding word, so it is what sees padding.
+
+    Args:
+        answer: The answer, citations already stripped (``strip_citations``).
+        reference: The reference answer.
+
+    Returns:
+        Precision in [0, 1]; 0.0 when either side has no words.
+    """
+    a, r = _tokens(answer), _tokens(reference)
+    if not a or not r:
+        return 0.0
+    return sum((Counter(a) & Counter(r)).values()) / len(a)
+
+
 def rouge_l(answer: str, reference: str) -> float:
     """ROUGE-L F-measure: longest common subsequence of lower-cased words.
 

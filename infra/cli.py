@@ -34,12 +34,20 @@ rollback_app = typer.Typer(help="Move a live pointer back to its previous value 
 app.add_typer(rollback_app, name="rollback")
 prompts_app = typer.Typer(help="Versions of the answer prompt in MLflow's prompt registry, and its production alias.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+from infra.cli_prompts import eval_run, prompts_init  # noqa: E402 (bodies import lazily)
+prompts_app.command("init")(prompts_init); app.command("eval")(eval_run)
 promote_app = typer.Typer(help="A person promotes a version the gate held (recorded in the pointer ledger as a human decision).", no_args_is_help=True)
 app.add_typer(promote_app, name="promote")
 from infra.cli_service import keys_app, serve_assistant  # noqa: E402 (bodies import lazily)
 app.add_typer(keys_app, name="keys"); app.command("serve-assistant")(serve_assistant)
 from infra.cli_tickets import tickets_app  # noqa: E402 (its commands import lazily)
 app.add_typer(tickets_app, name="tickets")
+from infra.cli_prefect import setup_prefect  # noqa: E402 (its body imports lazily)
+app.command("setup-prefect")(setup_prefect)
+from infra.cli_pointers import pointers_app  # noqa: E402 (its commands import lazily)
+app.add_typer(pointers_app, name="pointers")
+from infra.cli_status import status as _status  # noqa: E402 (its body imports lazily)
+app.command("status")(_status)
 console = Console()
 err = Console(stderr=True)
 
@@ -177,42 +185,6 @@ def promote_model(
         _fail(f"{exc.pointer} is pinned by {who} ({exc.pin.get('reason', 'rollback')}); it did not move. "
               f"Lift the pin first: `tandem unpin model --reason ...`")
     _print_move(move, lambda v: f"v{v}" if v else "(none)")
-
-
-@app.command()
-def pointers(
-    pointer: Annotated[Optional[str], typer.Option(help="Only this pointer, e.g. model:risk-scorer@champion.")] = None,
-    limit: Annotated[int, typer.Option(help="How many moves, newest first.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Show the pointer ledger: every move with who, why and when, and which pointers a rollback pinned."""
-    from infra.factory import build_pointer_ledger
-    from infra.pointers import resolve_pointer
-
-    settings = get_settings()
-    ledger = build_pointer_ledger(settings)
-    if pointer is not None:
-        try:  # model / prompt / index, or a ledger name; a typo is an error, not an empty table
-            pointer = resolve_pointer(settings, pointer)
-        except ValueError as exc:
-            if not ledger.history(pointer, limit=1):  # a name from older settings still has its history
-                _usage_error(str(exc))
-    moves = ledger.history(pointer, limit=limit)
-    pins = [p for p in ledger.pins() if pointer is None or p.pointer == pointer]
-    if as_json:
-        console.print_json(json.dumps({"pins": [p.to_dict() for p in pins], "moves": [m.__dict__ for m in moves]}, default=str))
-        return
-    for p in pins:
-        kind = p.pointer.split(":", 1)[0]
-        console.print(
-            f"[yellow]PINNED[/] {p.pointer} since {p.since:%Y-%m-%d %H:%M} by {p.actor} ({p.reason}; move #{p.move_id}): "
-            f"gates record verdicts but do not move it; `tandem unpin {kind} --reason ...` lifts it",
-            soft_wrap=True,
-        )
-    table = Table("#", "when (UTC)", "pointer", "old", "new", "actor", "reason")
-    for m in moves:
-        table.add_row(str(m.id), f"{m.moved_at:%Y-%m-%d %H:%M:%S}", m.pointer, str(m.old_value), str(m.new_value), m.actor, m.reason[:80])
-    console.print(table)
 
 
 @app.command()
@@ -366,7 +338,7 @@ def ingest(
     from infra.runs import RunRequest
 
     days = _days(ds)
-    _start_run(RunRequest("ingest", "ingest/ingest", {"ds": days[0].isoformat()}, days), wait=wait, dry_run=dry_run,
+    _start_run(RunRequest("ingest", "ingest/ingest-daily", {"ds": days[0].isoformat()}, days), wait=wait, dry_run=dry_run,
                start_timeout=start_timeout)
 
 
@@ -399,20 +371,26 @@ def score(
 
     days = _days(ds, end)
     params = {"ds": days[0].isoformat(), "end": days[-1].isoformat() if end else None, "force": force}
-    _start_run(RunRequest("score", "score/score", params, days), wait=wait, dry_run=dry_run, start_timeout=start_timeout)
+    _start_run(RunRequest("score", "score/score-daily", params, days), wait=wait, dry_run=dry_run, start_timeout=start_timeout)
 
 
 @app.command()
 def reindex(
     force: Annotated[bool, typer.Option(help="Build a new collection even if nothing changed (copies vectors, embeds nothing).")] = False,
+    corpus: Annotated[Optional[str], typer.Option("--corpus", help="The corpus folder (default: TANDEM_INDEX__CORPUS_DIR if you set it, else the worker's).")] = None,
+    golden: Annotated[Optional[str], typer.Option("--golden", help="The golden set of the retrieval gate (default: TANDEM_INDEX__GOLDEN_PATH if you set it, else the worker's).")] = None,
     dry_run: DryRunOpt = False,
     wait: WaitOpt = True,
     start_timeout: StartTimeoutOpt = 30.0,
 ) -> None:
     """Rebuild the vector index (incremental, blue/green), as a run of the `reindex` deployment."""
-    from infra.runs import RunRequest
+    from infra.runs import InputRejected, RunRequest, caller_inputs
 
-    _start_run(RunRequest("reindex", "reindex/reindex", {"force": force}), wait=wait, dry_run=dry_run, start_timeout=start_timeout)
+    try:  # the caller's corpus and golden set travel as parameters: the worker's settings do not replace them
+        paths = caller_inputs(get_settings(), corpus_dir=corpus, golden_path=golden)
+    except InputRejected as exc:
+        _usage_error(str(exc))
+    _start_run(RunRequest("reindex", "reindex/reindex", {"force": force, **paths}), wait=wait, dry_run=dry_run, start_timeout=start_timeout)
 
 
 @app.command()
@@ -424,6 +402,10 @@ def ask(
     lock_wait: Annotated[float, typer.Option(min=0, help="Seconds to wait while another process holds the local vector index.")] = 30.0,
 ) -> None:
     """Answer a question from docs-live with the production prompt; print citations and the request event."""
+    from infra.cli_prompts import not_ready
+
+    if (missing := not_ready(get_settings())) is not None:  # before any model loads: say what to run
+        _usage_error(missing)
     from infra.factory import IndexLocked, build_gateway, close_vector_clients
     from infra.rag.gateway import EventNotWritten, NotReady
 
@@ -486,7 +468,7 @@ def prompts_list() -> None:
     registry = build_prompt_registry(settings)
     versions = registry.versions((settings.prompt.production_alias, settings.prompt.staging_alias))
     if not versions:
-        _fail(f"prompt {registry.name!r} has no versions yet: `make run` registers the built-in one")
+        _fail(f"prompt {registry.name!r} has no versions yet: `tandem prompts init` registers the built-in one (so does `make run`)")
     table = Table("version", "aliases", "gate", "message")
     for v in versions:
         table.add_row(f"v{v.version}", ", ".join(v.aliases) or "-", v.tags.get("gate", "-"), v.message or "")
@@ -605,8 +587,9 @@ def prompts_promote(
     for c in release.gate.checks:
         mark = "[green]pass[/]" if c.passed else "[red]FAIL[/]"
         console.print(f"  {c.name:18} {c.value:.3f}  (min {c.threshold})  {mark}")
-    console.print(release.message)
-    if not release.gate.passed or release.pinned:  # a pinned production refuses a person's promote too
+    console.print(release.message, markup=False, soft_wrap=True)  # one line: the verdict's checks make it long
+    # A pinned production refuses a person's promote too; with prompt.require_approval only an approval moves it.
+    if not release.gate.passed or release.pinned or release.awaiting_approval:
         raise typer.Exit(1)
 
 

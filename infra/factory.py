@@ -203,9 +203,11 @@ def build_vector_index(settings: TandemSettings, *, lock_wait_s: float = QDRANT_
 
 
 def build_embedder(settings: TandemSettings) -> Embedder:
+    """The process-wide embedder ``index.embedder`` names (ONNX int8 by default; its first use may build it, ~10-40 s)."""
     from infra.clients.embedding import get_embedder
 
-    return get_embedder(settings.index.embed_batch_size)
+    cfg = settings.index
+    return get_embedder(cfg.embed_batch_size, cfg.embedder, cfg.onnx_cache_dir)
 
 
 def build_prompt_registry(settings: TandemSettings) -> PromptRegistry:

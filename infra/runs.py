@@ -1,6 +1,6 @@
 """Start runs of the Prefect deployments from the CLI, watch them, and say what they did.
 
-`tandem backfill|ingest|train|score|reindex` are thin: they check their input,
+`tandem backfill|ingest|train|score|reindex|eval` are thin: they check their input,
 then hand a ``RunRequest`` to ``start_and_watch``, which
 
 1. finds the Prefect server (``find_api_url``): ``PREFECT_API_URL`` if set,
@@ -56,7 +56,7 @@ class RunRequest:
     """One run to start: which deployment, its parameters, and how to read its outcome.
 
     Attributes:
-        kind: ``backfill``, ``ingest``, ``train``, ``score`` or ``reindex`` (picks the outcome reader).
+        kind: ``backfill``, ``ingest``, ``train``, ``score``, ``reindex`` or ``eval`` (picks the outcome reader).
         deployment: ``flow name/deployment name``, e.g. ``backfill/backfill``.
         parameters: JSON-ready parameters (dates as ISO strings).
         days: the partition days the run covers (backfill, ingest, score).
@@ -76,12 +76,76 @@ class Outcome:
     details: list[str] = field(default_factory=list)
 
 
+class InputRejected(ValueError):
+    """A path the caller gave (a flag or their own TANDEM_* setting) that cannot be used; one line naming it."""
+
+
+def caller_inputs(settings: TandemSettings, *, corpus_dir: str | None = None, golden_path: str | None = None,
+                  corpus: bool = True) -> dict[str, str]:
+    """The corpus folder and golden set the caller chose, as absolute paths for a RAG run's parameters.
+
+    A flag wins; else the caller's own setting when they set one
+    (``TANDEM_INDEX__CORPUS_DIR`` / ``TANDEM_INDEX__GOLDEN_PATH``, in the
+    environment or ``.env``), so the worker's settings never silently replace
+    what the caller asked for; else nothing is passed and the worker's
+    settings decide (the flows' defaults).
+
+    Args:
+        settings: the caller's settings.
+        corpus_dir: ``--corpus``, or None.
+        golden_path: ``--golden``, or None.
+        corpus: whether the flow takes a corpus folder (``rag-eval`` and ``prompt-release`` do not).
+
+    Returns:
+        ``{"corpus_dir": ..., "golden_path": ...}``, only the keys the caller set.
+
+    Raises:
+        InputRejected: a folder or file that does not exist, or a golden set that does not load
+            (every malformed entry is named; nothing is started).
+    """
+    from pathlib import Path
+
+    from infra.sources.golden import EvalSetRejected, load_golden
+
+    out: dict[str, str] = {}
+    chosen = [("corpus_dir", "--corpus", "TANDEM_INDEX__CORPUS_DIR", corpus_dir, settings.index.corpus_dir)] if corpus else []
+    chosen.append(("golden_path", "--golden", "TANDEM_INDEX__GOLDEN_PATH", golden_path, settings.index.golden_path))
+    for key, flag, variable, given, configured in chosen:
+        value = given if given is not None else configured
+        if value is None:
+            continue
+        where = f"{flag} {given}" if given is not None else f"{variable}={configured}"
+        path = Path(value).expanduser().resolve()  # the worker may run in another directory
+        if key == "corpus_dir" and not path.is_dir():
+            raise InputRejected(f"{where}: no such folder")
+        if key == "golden_path":
+            if not path.is_file():
+                raise InputRejected(f"{where}: no such file")
+            try:
+                load_golden(path)
+            except EvalSetRejected as exc:
+                raise InputRejected(f"{where}: {_one_line(str(exc))}") from None
+        out[key] = str(path)
+    return out
+
+
 # -- finding the server ---------------------------------------------------------
 def local_api_url() -> str:
     """The API of the server ``make ui`` starts (``prefect server start --host 127.0.0.1``)."""
     host = os.environ.get("PREFECT_SERVER_API_HOST") or "127.0.0.1"
     port = os.environ.get("PREFECT_SERVER_API_PORT") or "4200"
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/api"
+
+
+def _recorded_api_url() -> str | None:
+    """The server ``make run`` / ``make ui`` started for this data dir, while it runs (it may not be on port 4200)."""
+    try:
+        from infra.localserver import recorded_api_url
+        from infra.settings import get_settings
+
+        return recorded_api_url(get_settings().data_dir)
+    except Exception:  # bad settings are reported by the command itself; no record: the default port
+        return None
 
 
 def _configured_api_url() -> str | None:
@@ -113,7 +177,7 @@ def find_api_url(timeout_s: float = PROBE_TIMEOUT_S) -> str:
         NotStarted: no server answers there within ``timeout_s``.
     """
     configured = _configured_api_url()
-    url = configured or local_api_url()
+    url = configured or _recorded_api_url() or local_api_url()
     if server_answers(url, timeout_s):
         return url
     if configured:
@@ -426,8 +490,66 @@ def _reindex_outcome(settings: TandemSettings, request: RunRequest, view: RunVie
     return Outcome(f"{alias} did not move: {builds[-1]['collection']} is {builds[-1]['status']}", details)
 
 
+def _eval_target(settings: TandemSettings, request: RunRequest) -> dict:
+    """What a rag-eval run answers: the prompt version, docs-live's collection (from the pointer ledger), the golden set."""
+    from pathlib import Path
+
+    from infra.factory import build_pointer_ledger, build_prompt_registry, index_pointer
+    from infra.sources.golden import load_golden
+
+    version = request.parameters.get("prompt_version")
+    if version is None:
+        version = build_prompt_registry(settings).alias_version(settings.prompt.production_alias)
+    last = build_pointer_ledger(settings).last_move(index_pointer(settings))  # not Qdrant: its local folder is the worker's
+    golden = load_golden(Path(request.parameters.get("golden_path") or settings.resolved_golden_path))
+    return {"prompt_version": version, "collection": last.new_value if last else None, "golden": golden}
+
+
+def _eval_snapshot(settings: TandemSettings, request: RunRequest) -> dict:
+    target = _eval_target(settings, request)
+    return {"prompt_version": target["prompt_version"], "collection": target["collection"], "since_ms": int(time.time() * 1000)}
+
+
+# The release gate's figures, in the order the outcome line shows them.
+EVAL_FIGURES = ("answered", "faithfulness", "sentence_completeness", "answer_relevance", "citation_coverage", "answer_focus",
+                "answer_similarity", "token_f1", "rouge_l", "answer_precision")
+
+
+def _eval_outcome(settings: TandemSettings, request: RunRequest, view: RunView) -> Outcome:
+    """The MLflow evaluation this run wrote (or reused): verdict, figures, where each question's figures are."""
+    from infra.factory import build_rag_tracking
+    from infra.clients.mlflow_rag import EVAL_EXPERIMENT
+
+    target = _eval_target(settings, request)
+    version = target["prompt_version"] if request.parameters.get("prompt_version") is not None else view.before.get("prompt_version")
+    collection = target["collection"] or view.before.get("collection")
+    golden = target["golden"]
+    if version is None or collection is None:
+        return Outcome(f"nothing to evaluate: {'no production prompt' if version is None else 'docs-live points at no collection'}")
+    client = build_rag_tracking(settings).client
+    exp = client.get_experiment_by_name(EVAL_EXPERIMENT)
+    flt = f"tags.prompt_version = '{version}' and tags.index_version = '{collection}' and attributes.status = 'FINISHED'"
+    if request.parameters.get("golden_path"):  # else the worker's golden set, which may not be the one here
+        flt += f" and tags.golden_hash = '{golden.content_hash[:16]}'"
+    runs = client.search_runs([exp.experiment_id], filter_string=flt, order_by=["attributes.start_time DESC"], max_results=1) if exp else []
+    if not runs:
+        return Outcome(f"no evaluation of prompt v{version} on {collection} with {golden.path} was recorded")
+    run = runs[0]
+    metrics, tags = run.data.metrics, run.data.tags
+    fresh = run.info.start_time >= view.before.get("since_ms", 0)
+    verdict = "PASS" if tags.get("gate") == "pass" else "FAIL"
+    figures = ", ".join(f"{k} {metrics[k]:.3f}" for k in (*EVAL_FIGURES, *sorted(k for k in metrics if k.startswith(("hit_at_", "mrr_at_"))))
+                        if k in metrics)
+    return Outcome(
+        f"prompt {tags.get('prompt_name', '')} v{version} on {collection}: {verdict} "
+        f"({'evaluated' if fresh else 'reused, nothing changed since'}: MLflow run {run.info.run_id})",
+        [figures, (f"golden set {golden.path}: {len(golden.questions)} questions" if request.parameters.get("golden_path") else
+                   "the worker's golden set") + "; each question's figures are in the run's per_question.json"],
+    )
+
+
 SNAPSHOTS: dict[str, Callable[[TandemSettings, RunRequest], dict]] = {
-    "backfill": _backfill_snapshot, "train": _train_snapshot, "reindex": _reindex_snapshot,
+    "backfill": _backfill_snapshot, "train": _train_snapshot, "reindex": _reindex_snapshot, "eval": _eval_snapshot,
 }
 OUTCOMES: dict[str, Callable[[TandemSettings, RunRequest, RunView], Outcome]] = {
     "backfill": _backfill_outcome,
@@ -435,6 +557,7 @@ OUTCOMES: dict[str, Callable[[TandemSettings, RunRequest, RunView], Outcome]] = 
     "score": _score_outcome,
     "train": _train_outcome,
     "reindex": _reindex_outcome,
+    "eval": _eval_outcome,
 }
 
 
@@ -479,8 +602,21 @@ def plan(request: RunRequest, settings: TandemSettings, console: Console) -> Non
         from infra.factory import build_pointer_ledger, index_pointer
 
         last = build_pointer_ledger(settings).last_move(index_pointer(settings))
+        corpus = request.parameters.get("corpus_dir") or f"the worker's corpus folder (here: {settings.resolved_corpus_dir})"
+        golden = request.parameters.get("golden_path") or f"the worker's golden set (here: {settings.resolved_golden_path})"
         console.print(
-            f"would diff {settings.resolved_corpus_dir} against {settings.index.live_alias} "
-            f"(now {last.new_value if last else 'unset'}), embed only what changed, gate, then move {settings.index.live_alias}"
+            f"would diff {corpus} against {settings.index.live_alias} "
+            f"(now {last.new_value if last else 'unset'}), embed only what changed, gate on {golden}, then move {settings.index.live_alias}",
+            soft_wrap=True,
+        )
+    elif request.kind == "eval":
+        target = _eval_target(settings, request)
+        version = target["prompt_version"]
+        which = "" if request.parameters.get("prompt_version") is not None else f" ({settings.prompt.production_alias})"
+        console.print(
+            f"would answer the {len(target['golden'].questions)} questions of {target['golden'].path} with prompt "
+            f"{'v' + str(version) if version is not None else '(none yet)'}{which} over {target['collection'] or 'no collection yet'}"
+            f"{', again (--force)' if request.parameters.get('force') else ''}; a result for exactly these versions is reused",
+            soft_wrap=True,
         )
     console.print("nothing was started")

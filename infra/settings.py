@@ -37,6 +37,10 @@ _GROUP = ConfigDict(extra="forbid", frozen=True)
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 
+# The synthetic source's drift scenarios: one list for the settings and the flows' parameters.
+Scenario = Literal["none", "gradual", "shock", "new-category", "missing-surge", "concept"]
+
+
 class SyntheticSourceSettings(BaseModel):
     """The built-in synthetic loan-application source."""
 
@@ -44,7 +48,7 @@ class SyntheticSourceSettings(BaseModel):
 
     seed: int = 2026
     rows_per_day: int = Field(2_000, gt=0)
-    scenario: Literal["none", "gradual", "shock", "new-category", "missing-surge", "concept"] = "none"
+    scenario: Scenario = "none"
     scenario_start: date | None = None
     label_delay_days: int = Field(30, ge=0)
 
@@ -83,6 +87,9 @@ class TrainingSettings(BaseModel):
     num_boost_round: int = Field(400, gt=0)
     early_stopping_rounds: int = Field(30, gt=0)
     seed: int = 42
+    # Where the booster is fitted: this process ("local"), or xgboost.dask across the workers of the
+    # Dask cluster at TANDEM_DASK_ADDRESS ("dask"; see infra.compute and docs/operations.md, Dask).
+    engine: Literal["local", "dask"] = "local"
 
 
 class IndexSettings(BaseModel):
@@ -98,6 +105,10 @@ class IndexSettings(BaseModel):
     chunk_size: int = Field(200, ge=32, le=512)  # in tokens of the embedding model (MiniLM reads 256)
     chunk_overlap: int = Field(30, ge=0)
     embed_batch_size: int = Field(32, ge=1)
+    # The embedding model's runtime (infra.clients.embedding): ONNX int8 is ~2x torch on 2 cores with retrieval
+    # within 1% on both golden sets (bench/embedding.py). A collection is queried only with the embedder that built it.
+    embedder: Literal["onnx-int8", "onnx-fp32", "torch-fp32"] = "onnx-int8"
+    onnx_cache_dir: Path | None = None  # built ONNX models (default: inside the venv, see infra.clients.onnx_export)
     docs_per_batch: int = Field(16, ge=1)  # documents embedded between progress logs and crash-safe checkpoints
     keep_collections: int = Field(3, ge=2)  # the live one, the rollback target, one more
     top_k: int = Field(4, ge=1, le=50)  # documents kept in the context: the k of hit@k
@@ -135,6 +146,13 @@ class PromptSettings(BaseModel):
     # 0.3-0.45 token F1 and 0.6-0.7 similarity; an answer padded with loosely related sentences drops under 0.1 F1.
     gate_min_answer_similarity: float = Field(0.30, ge=0, le=1)
     gate_min_token_f1: float = Field(0.15, ge=0, le=1)
+    # Answer focus: share of answer sentences that address the question (embedding similarity to it at least
+    # infra.rag.evaluation.FOCUS_SIMILARITY, 0.30), whatever the prompt's own knobs say. Needs no reference.
+    # Built-in prompt 1.00 on the demo and the unseen corpus; knobs that pad every answer to 10 sentences 0.84 / 0.81.
+    gate_min_answer_focus: float = Field(0.90, ge=0, le=1)
+    # Compliance sign-off: a prompt that passed its gate reaches production only after a person approves it
+    # (the prompt-release run pauses for it in the Prefect UI; see ApprovalSettings).
+    require_approval: bool = False
 
 
 class Price(BaseModel):
@@ -216,6 +234,16 @@ class ServiceSettings(BaseModel):
     use_case: str = "api"  # recorded on every request event the service writes
 
 
+class ApprovalSettings(BaseModel):
+    """A person's approval of a promotion, asked by pausing the flow run (Prefect UI form: approve, reason, name)."""
+
+    model_config = _GROUP
+
+    on_inconclusive: bool = True  # a model gate HOLD `inconclusive` asks for approval (when the run can pause)
+    timeout_s: int = Field(86_400, ge=1)  # how long a paused run waits; then nothing moves and the timeout is recorded
+    poll_s: float = Field(10.0, gt=0)  # how often the paused run checks whether it was resumed
+
+
 class TandemSettings(BaseSettings):
     """Everything Tandem reads from its environment.
 
@@ -257,6 +285,9 @@ class TandemSettings(BaseSettings):
     champion_alias: str = "champion"
 
     backfill_concurrency: int = Field(4, ge=1, le=32)
+    # A Dask scheduler (tcp://host:8786): the partition fan-outs (backfill, score) run their tasks on its
+    # workers through prefect-dask; unset = threads in the flow's own process (infra.compute).
+    dask_address: str | None = None
     training: TrainingSettings = TrainingSettings()
     gate: GateSettings = GateSettings()
 
@@ -270,8 +301,15 @@ class TandemSettings(BaseSettings):
     tenant: str = "default"  # the tenant `tandem ask` charges
     monitoring: MonitoringSettings = MonitoringSettings()
     service: ServiceSettings = ServiceSettings()
+    approval: ApprovalSettings = ApprovalSettings()
 
     actor: str | None = None  # who pointer moves are recorded as; default: the OS user
+
+    @model_validator(mode="after")
+    def _check_dask(self) -> "TandemSettings":
+        if self.training.engine == "dask" and not self.dask_address:
+            raise ValueError("TANDEM_TRAINING__ENGINE=dask needs TANDEM_DASK_ADDRESS (the Dask scheduler, tcp://host:8786)")
+        return self
 
     @model_validator(mode="after")
     def _check_file_source(self) -> "TandemSettings":

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any, Literal, Protocol
 
@@ -297,6 +297,8 @@ class Calibration:
         k_warn, k_fail, floor, ceiling: the policy's figures used.
         clamped: which levels a bound moved ("warn:floor", "fail:ceiling", ...).
         note: one line for the scorecard.
+        version: the model or index version the levels belong to (``"v3"``,
+            ``"docs-v4"``), set when they are stored with it; None otherwise.
     """
 
     check: str
@@ -312,6 +314,7 @@ class Calibration:
     ceiling: float | None
     clamped: tuple[str, ...] = ()
     note: str = ""
+    version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -321,9 +324,28 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Calibration":
         """The inverse of ``to_dict`` (a calibration stored with a model or index version)."""
-        values = dict(data)
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in dict(data).items() if k in known}
         values["clamped"] = tuple(values.get("clamped") or ())
         return cls(**values)
+
+    def describe(self) -> str:
+        """One line for the scorecard: where the levels come from ("calibrated on v3: warn 0.07, fail 0.12 ...")."""
+        levels = f"warn {self.warn:.4g}, fail {self.fail:.4g}"
+        if not self.calibrated:
+            return f"{levels}: {self.note}" if self.note else levels
+        where = f"calibrated on {self.version}" if self.version else "calibrated"
+        return f"{where}: {levels} ({self.note})"
+
+
+def policy_fingerprint(entry: CheckPolicy) -> str:
+    """What of a policy entry a calibration depends on, as a short stable string.
+
+    A calibration stored with a model or index version is reused only while
+    this is unchanged: a new k, floor or ceiling recalibrates.
+    """
+    return f"k_warn={entry.k_warn:g};k_fail={entry.k_fail:g};floor={entry.floor};ceiling={entry.ceiling};" \
+           f"warn={entry.warn:g};fail={entry.fail:g};calibrate={entry.calibrate}"
 
 
 def _clamp(level: float, entry: CheckPolicy, direction: Direction, name: str, clamped: list[str]) -> float:
@@ -686,5 +708,5 @@ def past_results(results: Iterable[CheckResult], night: date) -> list[PastResult
 
 __all__ = [
     "Calibration", "CheckPolicy", "PastResult", "Policy", "PolicyInvalid", "SUGGESTED_ACTIONS",
-    "TicketDecision", "calibrate", "decide_tickets", "grade", "past_results", "resolution_ready",
+    "TicketDecision", "calibrate", "decide_tickets", "grade", "past_results", "policy_fingerprint", "resolution_ready",
 ]

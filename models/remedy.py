@@ -21,10 +21,13 @@ the gate held is retried only after ``retry_nights`` more nights of labels.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 
 Action = Literal["retrain", "reindex", "release-prompt", "wait", "none"]
+# When a waiting retrain is scheduled on the day after its due night: after that day's ingest (01:30 UTC,
+# which lands the due night's labels partition) and nightly evaluation (02:30 UTC) in prefect.yaml.
+REMEDY_HOUR_UTC = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,37 @@ class RemedyPlan:
         out["night"] = self.night.isoformat()
         out["train_end"] = self.train_end.isoformat() if self.train_end else None
         return out
+
+
+@dataclass(frozen=True)
+class ScheduledRemedy:
+    """A remediation run to schedule for the night a waiting retrain's labels will have matured.
+
+    Attributes:
+        ticket_id: the ticket.
+        night: the night the run acts for (the due night: ``remediate(ticket_id, night)``).
+        scheduled_time: when it starts (UTC): the day after ``night`` at ``REMEDY_HOUR_UTC``.
+        idempotency_key: one per ticket and due night, so reruns and the nightly
+            ``updated`` events schedule the same run, never a second one.
+    """
+
+    ticket_id: int
+    night: date
+    scheduled_time: datetime
+    idempotency_key: str
+
+    def parameters(self) -> dict[str, Any]:
+        return {"ticket_id": self.ticket_id, "night": self.night.isoformat()}
+
+
+def schedule_for(plan: RemedyPlan, *, hour_utc: int = REMEDY_HOUR_UTC) -> ScheduledRemedy | None:
+    """The run a waiting retrain schedules for its due night; None for any other plan."""
+    due = plan.labels.get("due") if plan.action == "wait" else None
+    if not due:
+        return None
+    due = date.fromisoformat(due) if isinstance(due, str) else due
+    when = datetime.combine(due + timedelta(days=1), time(hour_utc), tzinfo=timezone.utc)
+    return ScheduledRemedy(plan.ticket_id, due, when, f"tandem-remedy-{plan.ticket_id}-{due.isoformat()}")
 
 
 def shift_start(evidence: list[dict[str, Any]], opened_night: date) -> date:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from models.alerting import Calibration
 from models.monitoring import ASSETS, CheckResult
 
 _MARK = {"green": "🟢 green", "amber": "🟠 amber", "red": "🔴 red", "insufficient": "🟠 insufficient data"}
@@ -33,6 +34,16 @@ def _cell(text: Any, limit: int = 160) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def levels_from(result: CheckResult) -> str:
+    """Where a line's levels come from: "calibrated on v3 (mean 0.01 ± k·σ ...)", or "fixed" (the policy's)."""
+    cal = result.calibration
+    if not cal or not cal.get("calibrated"):
+        return "fixed" + (f" ({cal['note']})" if cal and cal.get("note") and "calibrate: false" not in cal["note"] else "")
+    c = Calibration.from_dict(cal)
+    where = f"calibrated on {c.version}" if c.version else "calibrated"
+    return f"{where} ({c.note})"
+
+
 def overall(results: Iterable[CheckResult]) -> str:
     """The night's worst status: red if any check is red, amber if any is amber or insufficient."""
     worst = max((_WORST[r.status] for r in results), default=0)
@@ -45,6 +56,29 @@ def counts(results: Iterable[CheckResult]) -> dict[str, int]:
     for r in results:
         out[r.status] += 1
     return out
+
+
+def what_changed(night: date, results: Sequence[CheckResult], tickets: Sequence[dict[str, Any]] = ()) -> str:
+    """The night in plain sentences, first on the scorecard: what was red and which tickets changed.
+
+    Written to answer on-call's "what changed last night?" (the assistant
+    indexes the scorecard and quotes sentences, not table rows).
+    """
+    reds = [r for r in results if r.status == "red"]
+    ambers = [r for r in results if r.status == "amber"]
+    if reds:
+        found = (f"{len(reds)} check{'s were' if len(reds) != 1 else ' was'} red: "
+                 + "; ".join(_cell(r.summary, 120) for r in reds[:6]) + ("; ..." if len(reds) > 6 else ""))
+    else:
+        found = "no check was red"
+    if ambers:
+        names = ", ".join(dict.fromkeys(r.check + (f" [{r.measurement.subject}]" if r.measurement.subject else "") for r in ambers))
+        found += f", and {len(ambers)} amber ({_cell(names, 160)})"
+    if tickets:
+        moves = "; ".join(f"the {t['kind']} ticket #{t['id']} for {t['asset']} was {t.get('action', 'changed')}" for t in tickets)
+    else:
+        moves = "no ticket was opened, updated or resolved"
+    return f"What changed on the night of {night.isoformat()}: {found}. Tickets: {moves}."
 
 
 def render_scorecard(
@@ -73,6 +107,8 @@ def render_scorecard(
     lines = [
         f"# Nightly evaluation {night.isoformat()}: {overall(results)}",
         "",
+        what_changed(night, results, tickets),
+        "",
         f"{c['green']} green, {c['amber']} amber, {c['red']} red, {c['insufficient']} insufficient data.",
     ]
     if versions:
@@ -81,13 +117,14 @@ def render_scorecard(
         rows = [r for r in results if r.asset == asset]
         if not rows:
             continue
-        lines += ["", f"## {asset}", "", "| status | check | figure | warn | fail | n | detail |", "|---|---|---|---|---|---|---|"]
+        lines += ["", f"## {asset}", "", "| status | check | figure | warn | fail | levels | n | detail |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in sorted(rows, key=lambda r: (-_WORST[r.status], r.check, r.measurement.subject or "")):
             name = r.check + (f" [{r.measurement.subject}]" if r.measurement.subject else "")
             detail = r.summary if not r.measurement.note else f"{r.summary}; {r.measurement.note}"
             lines.append(
                 f"| {_MARK[r.status]} | {_cell(name, 60)} | {_figure(r.measurement.value)} | {_figure(r.warn)} "
-                f"| {_figure(r.fail)} | {r.measurement.n:,} | {_cell(detail)} |"
+                f"| {_figure(r.fail)} | {_cell(levels_from(r), 120)} | {r.measurement.n:,} | {_cell(detail)} |"
             )
     lines += ["", "## Tickets", ""]
     if tickets:

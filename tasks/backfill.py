@@ -42,10 +42,18 @@ def plan_backfill(start: date, end: date, mode: Mode = "missing") -> list[dict]:
 
 @task(name="publish-backfill-summary")
 def publish_backfill_summary(rows: list[dict], start: date, end: date, mode: str, dry_run: bool) -> None:
-    """The per-day table on-call sees in the Prefect UI."""
+    """The per-day table on-call sees in the Prefect UI.
+
+    ``ledger`` is the day's status in the partition ledger after this run (read
+    back, so a day that failed reads ``failed`` and a day done reads ``ok``);
+    ``planned_from`` is what the plan saw before it.
+    """
     counts = {k: sum(r["outcome"] == k for r in rows) for k in ("done", "skipped", "failed", "would run")}
+    settings = get_settings()
+    now = build_partition_ledger(settings).statuses(build_source(settings).schema.name, [r["ds"] for r in rows])
     create_table_artifact(
-        [{**r, "ds": r["ds"].isoformat()} for r in rows],
+        [{"ds": r["ds"].isoformat(), "outcome": r["outcome"], "ledger": now.get(r["ds"]) or "missing",
+          "planned_from": r["ledger_status"], "rows": r["rows"], "detail": r["detail"]} for r in rows],
         key="backfill-summary",
         description=(
             f"backfill {start}..{end} mode={mode}{' (dry run)' if dry_run else ''}: "

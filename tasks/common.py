@@ -1,4 +1,4 @@
-"""Small helpers shared by tasks and flows: the current run's id, retry policy, one API client."""
+"""Small helpers shared by tasks and flows: the current run's id, retry policy, one API client, MLflow links."""
 
 from __future__ import annotations
 
@@ -38,6 +38,29 @@ def retry_unless_bad_input(task, task_run, state) -> bool:
 def current_flow_run_id() -> str | None:
     run_id = flow_run.get_id()
     return str(run_id) if run_id else None
+
+
+def link_mlflow_run(run_id: str, *, key: str, text: str) -> str | None:
+    """Publish a Prefect link artifact to an MLflow run (the model card's, the index manifest's); returns the URL.
+
+    Called inside a task. A link is a courtesy: an MLflow hiccup here logs a warning, never fails the run.
+    """
+    from mlflow import MlflowClient
+    from prefect import get_run_logger
+    from prefect.artifacts import create_link_artifact
+
+    from infra.monitoring.scorecard import mlflow_run_url
+    from infra.settings import get_settings
+
+    uri = get_settings().resolved_mlflow_tracking_uri
+    try:
+        experiment_id = MlflowClient(tracking_uri=uri).get_run(run_id).info.experiment_id
+    except Exception as exc:
+        get_run_logger().warning("no MLflow link for run %s: %s", run_id, type(exc).__name__)
+        return None
+    url = mlflow_run_url(uri, experiment_id, run_id)
+    create_link_artifact(url, link_text=text, key=key, description=f"{text} in the MLflow UI (`make mlflow-ui`)")
+    return url
 
 
 @contextmanager

@@ -149,6 +149,22 @@ def ensure_prompt() -> int:
 
 
 @task
+def released_already(version: int) -> dict | None:
+    """The release outcome when ``production`` already serves ``version`` (a rerun of the main job), else None.
+
+    The main job does not gate that version again (66 golden questions, one to three
+    minutes on 2 cores, whenever a reindex changed docs-live): the nightly evaluation's
+    ``answer_quality`` check watches the production prompt on the live index.
+    """
+    settings = get_settings()
+    from infra.factory import build_prompt_registry
+
+    if build_prompt_registry(settings).alias_version(settings.prompt.production_alias) != version:
+        return None
+    return {"version": version, "moved": False, "message": f"v{version} is already {settings.prompt.production_alias}"}
+
+
+@task
 def ask_samples() -> list[dict]:
     """A few questions through the gateway, as a user would ask them (events land in the ops database)."""
     from infra.factory import build_gateway

@@ -30,8 +30,10 @@ def _engine(settings):
 
 @task(cache_policy=NO_CACHE)
 def resolve_night(ds: date | None = None) -> date:
-    """The night to evaluate: ``ds``, or yesterday (UTC) for a scheduled run."""
-    return ds or today_utc() - timedelta(days=1)
+    """The night to evaluate: ``ds``, or the day before the run's scheduled start in its deployment's timezone."""
+    from infra.flow_runs import run_day
+
+    return run_day(ds)
 
 
 @task(cache_policy=NO_CACHE)
@@ -109,9 +111,29 @@ def measure_rag(night: date, golden: dict | None) -> list[Measurement]:
     return measurements
 
 
+def _calibration_homes(settings, engine, champion: str | None) -> dict:
+    """Where tonight's calibrations are stored: the champion's model version, the live index collection."""
+    from infra.factory import build_vector_index
+    from infra.monitoring.night import CalibrationHome
+    from infra.stores.calibrations import IndexCalibrations, ModelVersionCalibrations
+    from models.monitoring import RAG, RISK
+
+    homes = {}
+    if champion:
+        homes[RISK] = CalibrationHome(str(champion), f"v{champion}", ModelVersionCalibrations(build_registry(settings)))
+    collection = build_vector_index(settings).live_collection()  # the process's cached client
+    if collection:
+        homes[RAG] = CalibrationHome(collection, collection, IndexCalibrations(engine, RAG))
+    return homes
+
+
 @task(cache_policy=NO_CACHE)
-def grade_and_file(night: date, measurements: list[Measurement], reference_values: dict[str, list[float]]):
-    """Grade against the policy's calibrated levels, record the night, open/update/resolve tickets (events + webhook)."""
+def grade_and_file(night: date, measurements: list[Measurement], reference_values: dict[str, list[float]],
+                   champion: str | None = None):
+    """Grade against the policy's calibrated levels, record the night, open/update/resolve tickets (events + webhook).
+
+    Calibrations are stored with (and reused from) the champion's model version and the live collection.
+    """
     from infra.clients.webhook import TicketWebhook
     from infra.monitoring.events import publish
     from infra.monitoring.night import evaluate_night
@@ -125,6 +147,7 @@ def grade_and_file(night: date, measurements: list[Measurement], reference_value
         night, measurements, policy_from_settings(settings), reference_values=reference_values,
         history=CheckHistory(engine), tickets=TicketStore(engine),
         notify=lambda action, ticket: publish(action, ticket, webhook=webhook),
+        homes=_calibration_homes(settings, engine, champion),
     )
     logger = get_run_logger()
     for change in outcome.changes:
@@ -135,12 +158,12 @@ def grade_and_file(night: date, measurements: list[Measurement], reference_value
 @task(cache_policy=NO_CACHE)
 def publish_scorecard(outcome, risk, golden: dict | None) -> dict:
     """MLflow runs (one experiment per asset, one run per night), the Prefect markdown artifact, the assistant's copy."""
-    from infra.monitoring.scorecard import publish_night
+    from infra.monitoring.scorecard import SCORECARD_ARTIFACT_KEY, publish_night
 
     settings = get_settings()
     published = publish_night(settings, outcome, reports=risk.reports, champion=risk.champion, golden=golden,
                               flow_run_id=current_flow_run_id())
-    create_markdown_artifact(published["markdown"], key="nightly-scorecard", description=f"Nightly evaluation {outcome.night}")
+    create_markdown_artifact(published["markdown"], key=SCORECARD_ARTIFACT_KEY, description=f"Nightly evaluation {outcome.night}")
     return {k: v for k, v in published.items() if k != "markdown"}
 
 
@@ -155,9 +178,30 @@ def plan_remedy(ticket_id: int, night: date | None = None):
     return plan
 
 
+def _current_deployment() -> str | None:
+    """"flow/deployment" of the flow run this task runs in, None outside a deployment (a direct call)."""
+    from prefect.context import FlowRunContext
+    from prefect.runtime import deployment, flow_run
+
+    # The run's own deployment: a subflow (the main job's replay, itself a run of the `demo`
+    # deployment) has none, while prefect.runtime.deployment answers with its parent's.
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None or ctx.flow_run.deployment_id is None:
+        return None
+    return f"{flow_run.flow_name}/{deployment.name}"
+
+
 @task(cache_policy=NO_CACHE)
 def record_remedy(plan, result: dict[str, Any] | None = None) -> dict:
-    """Attach what the remedy did (and the gate's verdict) to the ticket."""
-    from infra.monitoring.remediation import record_outcome
+    """Attach what the remedy did (and the gate's verdict) to the ticket.
 
-    return record_outcome(get_settings(), plan, result, flow_run_id=current_flow_run_id())
+    A retrain waiting for labels is scheduled for its due night as a flow run of
+    the deployment this runs in (one per ticket and night); outside a deployment
+    the ticket records that nothing was scheduled.
+    """
+    from infra.monitoring.remediation import record_outcome, schedule_retrain
+
+    schedule = schedule_retrain(plan, _current_deployment())
+    if schedule:
+        get_run_logger().info("ticket #%s: %s", plan.ticket_id, schedule["schedule"])
+    return record_outcome(get_settings(), plan, result, flow_run_id=current_flow_run_id(), schedule=schedule)

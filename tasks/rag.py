@@ -6,6 +6,8 @@ by Prefect (their inputs are large and their outputs live in Qdrant/MLflow).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -27,19 +29,20 @@ from infra.sources.corpus import LoadedCorpus, read_corpus
 from infra.sources.golden import load_golden
 from infra.stores.ledger import NothingToRollBack
 from infra.stores.model_cards import model_cards_url, ops_notes_url
-from tasks.common import current_flow_run_id
+from tasks.common import current_flow_run_id, link_mlflow_run
 
 
 @task(cache_policy=NO_CACHE)
-def load_corpus() -> LoadedCorpus:
-    """Read the corpus folder and the model cards; a bad document fails here, before any write."""
+def load_corpus(corpus_dir: Path | None = None, golden_path: Path | None = None) -> LoadedCorpus:
+    """Read the corpus folder (default: the settings') and the model cards; a bad document fails here, before any write."""
     settings = get_settings()
+    root = corpus_dir or settings.resolved_corpus_dir
     cards = model_cards_url(settings) if settings.index.include_model_cards else None
-    corpus = read_corpus(settings.resolved_corpus_dir, model_cards_url=cards, ops_notes_url=ops_notes_url(settings))
+    corpus = read_corpus(root, model_cards_url=cards, ops_notes_url=ops_notes_url(settings))
     # Fail fast: a golden set naming documents this corpus lacks stops the run before anything is embedded.
-    load_golden(settings.resolved_golden_path).check_against({d.doc_id for d in corpus.documents})
+    load_golden(golden_path or settings.resolved_golden_path).check_against({d.doc_id for d in corpus.documents})
     logger = get_run_logger()
-    logger.info("corpus %s: %d documents", settings.resolved_corpus_dir, len(corpus.documents))
+    logger.info("corpus %s: %d documents", root, len(corpus.documents))
     if corpus.skipped:
         logger.warning("skipped %d file(s) of unsupported types: %s", len(corpus.skipped), corpus.skipped[:10])
     return corpus
@@ -88,10 +91,10 @@ def build_index(corpus: LoadedCorpus, plan: indexing.BuildPlan) -> indexing.Buil
 
 
 @task(cache_policy=NO_CACHE)
-def gate_index(collection: str) -> GateResult:
-    """Retrieval on the golden set against the new collection (not the alias)."""
+def gate_index(collection: str, golden_path: Path | None = None) -> GateResult:
+    """Retrieval on the golden set (default: the settings') against the new collection (not the alias)."""
     settings = get_settings()
-    golden = load_golden(settings.resolved_golden_path)
+    golden = load_golden(golden_path or settings.resolved_golden_path)
     index = build_vector_index(settings)
     golden.check_against(set(index.manifest(collection)))
     cfg = settings.index
@@ -129,6 +132,8 @@ def release_collection(corpus: LoadedCorpus, plan: indexing.BuildPlan, result: i
                 "gate": gate.describe(), "dropped": ", ".join(dropped) or "-"}],
         description="Index rebuild: what changed, what was embedded, the retrieval gate, and whether docs-live moved.",
     )
+    if run_id:
+        link_mlflow_run(run_id, key="mlflow-index-run", text=f"index build {result.collection} (manifest, gate metrics)")
     return {"collection": result.collection, "released": released, "outcome": outcome, "pinned": outcome == "pinned",
             "mlflow_run": run_id, "dropped": dropped}
 
@@ -141,7 +146,7 @@ def publish_eval(result: dict) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def evaluate_golden_set(prompt_version: int | None = None, force: bool = False) -> dict:
+def evaluate_golden_set(prompt_version: int | None = None, force: bool = False, golden_path: Path | None = None) -> dict:
     """Evaluate a prompt version (default: production) over docs-live on the golden set (reused from MLflow if unchanged)."""
     from infra.factory import build_gateway, build_prompt_registry
     from infra.rag.evaluation import evaluate_prompt
@@ -151,19 +156,19 @@ def evaluate_golden_set(prompt_version: int | None = None, force: bool = False) 
     prompt, collection = gateway.live_versions()
     if prompt_version is not None:
         prompt = build_prompt_registry(settings).get(prompt_version)
-    golden = load_golden(settings.resolved_golden_path)
+    golden = load_golden(golden_path or settings.resolved_golden_path)
     gate = evaluate_prompt(gateway, golden, build_rag_tracking(settings), prompt=prompt, collection=collection, force=force)
     label = f"{prompt.name} v{prompt.version} on {collection}" + (f" (reused run {gate.reused_run})" if gate.reused_run else "")
     get_run_logger().info("%s: %s", label, gate.describe())
     return {"label": label, "metrics": gate.metrics, "verdict": gate.describe(), "passed": gate.passed,
-            "prompt_version": prompt.version, "collection": collection, "reused_run": gate.reused_run}
+            "prompt_version": prompt.version, "collection": collection, "reused_run": gate.reused_run, "golden_set": golden.path}
 
 
 @task(cache_policy=NO_CACHE)
-def release_prompt_version(version: int, reason: str | None = None) -> dict:
-    """The prompt release gate, then the alias move if it passed."""
+def release_prompt_version(version: int, reason: str | None = None, golden_path: Path | None = None) -> dict:
+    """The prompt release gate on the golden set (default: the settings'), then the alias move if it passed."""
     from infra.rag.release import release_prompt
 
-    release = release_prompt(get_settings(), version, reason=reason)
+    release = release_prompt(get_settings(), version, reason=reason, golden_path=golden_path)
     get_run_logger().info(release.message)
     return release.to_dict()

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from models.promotion import Verdict
+from infra.compute import training_client
 from infra.factory import build_lake, build_partition_ledger, build_registry, build_source
 from infra.pointers import move_champion
 from infra.risk import card as risk_card
@@ -24,7 +25,7 @@ from infra.risk.gate import TrainedVersion, gate_policy
 from infra.risk.training_set import TrainingSet
 from infra.settings import get_settings
 from infra.stores.model_cards import ModelCardStore, model_cards_url
-from tasks.common import current_flow_run_id, retry_unless_bad_input
+from tasks.common import current_flow_run_id, link_mlflow_run, retry_unless_bad_input
 from tasks.ingest import LABELS
 
 IO_RETRIES = dict(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_unless_bad_input)
@@ -91,7 +92,8 @@ def report_trained(found: TrainedVersion, training_set: TrainingSet) -> dict:
 def fit_model(training_set: TrainingSet) -> FitResult:
     """Time split (train / valid / out-of-time test), XGBoost ``hist`` with early stopping, test metrics and importance."""
     settings = get_settings()
-    return risk_fit.fit_model(training_set, build_source(settings).schema, train_params(settings))
+    with training_client(settings) as client:  # None unless training.engine is dask: then xgboost.dask on the cluster
+        return risk_fit.fit_model(training_set, build_source(settings).schema, train_params(settings), dask_client=client)
 
 
 @task(name="evaluate-registered-version", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -162,4 +164,5 @@ def publish_model_card(training_set: TrainingSet, fit: FitResult, registered: di
         key="training-metrics",
         description=f"{settings.model_name} v{registered['version']} out-of-time test metrics",
     )
+    link_mlflow_run(registered["run_id"], key="mlflow-model-run", text=f"{settings.model_name} v{registered['version']} training run")
     return path

@@ -3,8 +3,12 @@
 ``variants(text)`` returns the text as a detector should see it (NFKC, no
 zero-width characters, look-alike letters folded onto Latin) plus, when they
 differ, re-spelled forms: spaced-out or dotted letters joined, leetspeak
-digits read as letters, base64 blobs decoded, and the ROT13 reading when it
-looks more like language than the original. Every variant is checked; none is
+digits read as letters, base64, hex and URL-encoded runs decoded, and the
+Caesar (ROT13 or any other shift), reversed (right to left) and word-by-word
+reversed readings when they look more like language than the original.
+Invisible Unicode tag characters (text smuggled in U+E0020-E007E) are read
+as the ASCII they encode, and combining marks stacked on Latin letters
+("i̶g̶n̶o̶r̶e̶") are dropped. Every variant is checked; none is
 ever shown to a user or sent to a model.
 """
 
@@ -15,6 +19,7 @@ import binascii
 import codecs
 import re
 import unicodedata
+import urllib.parse
 
 # Zero-width, joiners, word joiner, BOM, soft hyphen, invisible separators and
 # bidi controls: they change no visible letter and only serve to split words.
@@ -36,12 +41,17 @@ _HOMOGLYPHS = str.maketrans(
     }
 )  # fmt: skip
 
+# Unicode tag characters spell ASCII invisibly ("ASCII smuggling"): read them as the letters they encode.
+_TAGS = {0xE0000 + c: chr(c) for c in range(0x20, 0x7F)} | {0xE0001: None, 0xE007F: None}
+# Combining marks left after NFKC on a Latin letter (strike-through, underline, "zalgo"): noise, not accents.
+_LATIN_COMBINING = re.compile(r"(?<=[A-Za-z])[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
 _CYRILLIC_OR_GREEK = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 # Four or more single letters joined by one and the same separator
-# ("i g n o r e", "f.o.r.g.e.t", "i-g-n-o-r-e").
-_SPELLED_OUT = re.compile(r"(?<![^\W\d_])[^\W\d_](?P<sep>[-._ *|])(?:[^\W\d_](?P=sep)){2,}[^\W\d_](?![^\W\d_])")
+# ("i g n o r e", "f.o.r.g.e.t", "i-g-n-o-r-e", "i+g+n+o+r+e", letters between emoji or on lines of their own).
+_SPELLED_OUT = re.compile(r"(?<![^\W\d_])[^\W\d_](?P<sep>[^\w\s]|_| |\n)(?:[^\W\d_](?P=sep)){2,}[^\W\d_](?![^\W\d_])")
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "l"})
 _LEET_TOKEN = re.compile(r"[\w@$!|]*[A-Za-z][\w@$!|]*")
@@ -75,7 +85,8 @@ def _fold_homoglyphs(text: str) -> str:
 
 def clean(text: str) -> str:
     """NFKC, invisible characters removed, look-alike letters folded, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    text = unicodedata.normalize("NFKC", text.translate(_TAGS)).translate(_INVISIBLE)
+    text = _LATIN_COMBINING.sub("", text)
     return _fold_homoglyphs(text)  # spacing kept: wide gaps separate spaced-out words
 
 
@@ -125,12 +136,65 @@ def decoded_blobs(text: str) -> list[str]:
     return out
 
 
-def rot13_reading(text: str) -> str | None:
-    """The ROT13 reading of the text when it reads more like English than the text does."""
-    rotated = codecs.encode(text, "rot13")
-    if _english_score(rotated) >= 0.25 and _english_score(rotated) > 2 * _english_score(text):
-        return rotated
+# Hex-encoded text: an even run of 24+ hex digits with letters and digits. Hashes and trace
+# ids are hex too; they decode to bytes that are not readable words, so they are dropped.
+_HEX_BLOB = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){12,}(?![0-9A-Fa-f])")
+
+
+def decoded_hex(text: str) -> list[str]:
+    """Hex runs that decode to readable text of three or more words."""
+    out = []
+    for m in _HEX_BLOB.finditer(text):
+        try:
+            decoded = bytes.fromhex(m.group()).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            continue
+        printable = sum(ch.isprintable() or ch.isspace() for ch in decoded) / max(1, len(decoded))
+        if printable > 0.95 and len(decoded.split()) >= 3:
+            out.append(decoded)
+    return out
+
+
+def reversed_reading(text: str) -> str | None:
+    """The text read right to left when that reads more like English than the text does."""
+    flipped = text[::-1]
+    if _english_score(flipped) >= 0.25 and _english_score(flipped) > 2 * _english_score(text):
+        return flipped
     return None
+
+
+def _caesar(text: str, shift: int) -> str:
+    table = {}
+    for base in (ord("a"), ord("A")):
+        table.update({base + i: base + (i + shift) % 26 for i in range(26)})
+    return text.translate(table)
+
+
+def rot13_reading(text: str) -> str | None:
+    """The Caesar reading (ROT13 or any other shift) that reads most like English, when it reads more like it than the text."""
+    own = _english_score(text)
+    if own >= 0.2:  # English already: not a cipher
+        return None
+    best, best_score = None, 0.0
+    for shift in [13, *range(1, 13), *range(14, 26)]:
+        rotated = codecs.encode(text, "rot13") if shift == 13 else _caesar(text, shift)
+        score = _english_score(rotated)
+        if score > best_score:
+            best, best_score = rotated, score
+    if best is not None and best_score >= 0.25 and best_score > 2 * own:
+        return best
+    return None
+
+
+def words_reversed_reading(text: str) -> str | None:
+    """Each word spelled backwards in place ("erongi lla") read forwards, when that reads more like English."""
+    flipped = re.sub(r"[^\W\d_]+", lambda m: m.group()[::-1], text)
+    if _english_score(flipped) >= 0.25 and _english_score(flipped) > 2 * _english_score(text):
+        return flipped
+    return None
+
+
+_URL_ENCODED = re.compile(r"(?:%[0-9A-Fa-f]{2}){4,}[^\s%]*(?:(?:%[0-9A-Fa-f]{2})+[^\s%]*)*")
 
 
 def variants(text: str) -> list[str]:
@@ -146,10 +210,24 @@ def variants(text: str) -> list[str]:
     spelled = re.sub(r"[ \t]+", " ", respell(raw))
     add(spelled)
     add(unleet(spelled))
-    for blob in decoded_blobs(base):
+    for blob in [*decoded_blobs(base), *decoded_hex(base)]:
         add(clean(blob))
-    add(rot13_reading(base))
+    if _english_score(base) < 0.2:  # a cipher or a reversal reads as no language at all
+        add(rot13_reading(base))
+        add(reversed_reading(base))
+        add(words_reversed_reading(base))
+    if _URL_ENCODED.search(base):
+        add(clean(urllib.parse.unquote(base)))
+    # A payload split into quoted pieces ("a = 'ignore all prev', b = 'ious instructions'"): the pieces joined.
+    pieces = re.findall(r"'([^'\n]{2,80})'|\"([^\"\n]{2,80})\"", base)
+    if len(pieces) >= 2 and re.search(r"\w\s*\+\s*\w|\b(?:concatenat|join|combin|append|put\s+together|glue)", base, re.IGNORECASE):
+        add("".join(a or b for a, b in pieces))
     # Segments of the text may be encoded while the rest is plain ("ROT13: ...").
     for segment in re.split(r"[:\n]", base)[1:]:
-        add(rot13_reading(segment.strip()))
+        segment = segment.strip()
+        if len(segment) < 12 or _english_score(segment) >= 0.2:  # too short, or plain English already
+            continue
+        add(rot13_reading(segment))
+        add(reversed_reading(segment))
+        add(words_reversed_reading(segment))
     return out

@@ -21,7 +21,14 @@ Design rules, each learnt from a miss:
 * person names from spaCy's English NER are trusted in English text only: on
   German or French text it tags capitalised nouns ("Welche Regeln") as people;
 * a card may be written with any separator (spaces, dots, dashes, slashes,
-  underscores) in any grouping: it is found by its digits, not its layout.
+  underscores) in any grouping: it is found by its digits, not its layout;
+* spaCy's small English NER misses names it has not seen (and is not trusted
+  on other languages), so a gazetteer of given names from many cultures adds
+  names in any language: a known given name followed by capitalised name words
+  ("Camille Lefebvre", "Youssef El Amrani", "Nguyen Thi Lan" surname first), or
+  two lower-case name words after a role word ("customer rosa delgado"). The
+  gazetteer is passed in (``build_analyzer(given_names=...)``); without it only
+  the cue-word patterns find names.
 """
 
 from __future__ import annotations
@@ -183,7 +190,7 @@ _EMAIL = re.compile(
 # the grouping: "4111.1111.1111.1111", "4532 015112 830366", "5529/0000/0000/0019".
 _CARD = re.compile(r"(?<![\w.,/-])\d(?:" + _SEP + r"?\d){12,18}(?![\w]|[.,/-]\d)")
 
-_IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){10,30}(?![\w])")
+_IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ .-]?[A-Za-z0-9]){10,30}(?![\w])")
 
 # US SSN with separators; never-issued areas/groups/serials excluded.
 _SSN_SEP = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w]|-\d)")
@@ -203,7 +210,7 @@ _NINO_LOOSE = re.compile(r"(?<![\w])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Z](?![\w])
 _NUMBERISH = re.compile(r"(?<![\w.-])\d(?:[ .\-]?\d){7,16}(?![\w]|[.-]\d)")
 
 # An identifier-looking token: capitals and digits (5+ digits), or digit groups joined by slashes.
-_ID_TOKEN = re.compile(r"(?<![\w/])(?:(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8,16}|\d{2,6}(?:/\d{2,6})+)(?![\w/])")
+_ID_TOKEN = re.compile(r"(?<![\w/])(?:(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8,18}|[A-Z0-9]{1,6}(?:-[A-Z0-9]{1,8}){1,4}|\d{2,6}(?:/\d{2,6})+)(?![\w/])")
 
 # Words that announce a national identifier, in the languages applicants write in.
 _NATIONAL_ID_CONTEXT = re.compile(
@@ -211,7 +218,12 @@ _NATIONAL_ID_CONTEXT = re.compile(
     r"tax\s+(?:id|identification|number)|tin|itin|steuer[\s-]?(?:id|identifikationsnummer|nummer)|"
     r"(?:steuerliche\s+)?identifikationsnummer|idnr|insee|nir|s[ée]curit[ée]\s+sociale|num[ée]ro\s+fiscal|"
     r"aadhaa?r|uid(?:ai)?|bsn|burgerservicenummer|sofinummer|pesel|dni|nie|nif|codice\s+fiscale|personnummer|"
-    r"henkil[öo]tunnus|cpr|curp|rfc|sin|cpf|pps|n[uú]mero\s+de\s+identificaci[oó]n)\b",
+    r"henkil[öo]tunnus|cpr|curp|rfc|sin|cpf|pps|n[uú]mero\s+de\s+identificaci[oó]n|nhs(?:\s+(?:no|number))?|medicare|"
+    r"nric|fin|hkid|mykad|nik|ktp|tc\s+kimlik(?:\s+no)?|kimlik\s+no|emirates\s+id|nin|bvn|pan(?:\s+card)?|ahv|avs|svnr|"
+    r"rijksregisternummer|egn|cnp|oib|jmbg|amka|tfn|ird(?:\s+number)?|pesel|nip|rut|dni|cuil|cuit|"
+    r"personalausweis(?:nummer)?|ausweisnummer|carte\s+d'identit[ée]|num[ée]ro\s+d'identit[ée]|id\s+card(?:\s+(?:no|number))?|"
+    r"identity\s+(?:card|number)|driver'?s?\s+licen[cs]e(?:\s+(?:no|number))?|driving\s+licen[cs]e(?:\s+(?:no|number))?|"
+    r"licen[cs]e\s+(?:no|number))\b",
     re.IGNORECASE,
 )
 
@@ -226,7 +238,8 @@ _PASSPORT_VALUE = re.compile(r"(?<![\w])(?=[A-Z0-9]*\d)[A-Z0-9]{6,9}(?![\w])")
 _DOB_CONTEXT = re.compile(
     r"\b(?:born|birth(?:day|date)?|dob|d\.o\.b\.?|date\s+of\s+birth|geboren|geburtsdatum|geburtstag|n[ée]e?|"
     r"date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa]|nat[oa]|data\s+di\s+nascita|data\s+de\s+nascimento|"
-    r"nascid[oa]|geboortedatum|geboren\s+op)\b",
+    r"nascid[oa]|geboortedatum|geboren\s+op|geb\.|fecha\s+nac\.?|data\s+urodzenia|urodzon[ya]|doğum\s+tarihi|"
+    r"födelsedatum|fødselsdato|syntymäaika|data\s+nașterii|születési\s+dátum|birth\s+date)(?!\w)",
     re.IGNORECASE,
 )
 _MONTHS = (
@@ -237,7 +250,7 @@ _MONTHS = (
 )
 _DATE = re.compile(
     r"(?<![\w./-])(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2}|"
-    r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTHS + r",?\s+(?:19|20)\d{2}|"
+    r"\d{1,2}(?:st|nd|rd|th)?[\s-]+(?:of\s+)?" + _MONTHS + r",?[\s-]+(?:19|20)\d{2}|"
     + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2})(?![\w]|[./-]\d)",
     re.IGNORECASE,
 )
@@ -254,6 +267,7 @@ _ADDRESS_EN = re.compile(
     r"(?:(?i:flat|apt\.?|apartment|unit|suite)\s+\w+,?\s+)?"
     r"\b\d{1,5}[A-Za-z]?\s+(?:" + _CAP + r"\s+){1,3}" + _STREET_WORDS + r"\b\.?"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
+    r"(?:,?\s+(?i:apt\.?|apartment|unit|suite|ste\.?|flat|floor|fl\.?|#)\s*\w{1,5}\b)?"
     r"(?:,\s*" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?|[A-Z]{2}\b(?:\s+\d{5}(?:-\d{4})?)?))?)?",
 )
 # "Hauptstraße 12, 10115 Berlin", "Rue de Rivoli 99, 75001 Paris", "Kerkstraat 5, 1017 GC Amsterdam".
@@ -296,9 +310,22 @@ def _context_before(text: str, start: int, pattern: re.Pattern[str], window: int
     return pattern.search(text[max(0, start - window) : start]) is not None
 
 
+_AT = r"(?:\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*|\s+(?:at|AT)\s+)"
+_DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+(?:dot|DOT)\s+|\.)"
+_EMAIL_SPELLED = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*" + _AT + r"[A-Za-z0-9-]+(?:" + _DOT + r"[A-Za-z0-9-]+)*" + _DOT +
+    r"(?:com|org|net|edu|gov|io|co|uk|de|fr|es|it|nl|be|ch|at|pl|se|no|dk|fi|ie|pt|in|jp|cn|br|au|ca|ng|za|info|biz|example)\b",
+    re.IGNORECASE,
+)
+
+
 def _find_emails(text: str) -> Iterator[Finding]:
     for m in _EMAIL.finditer(text):
         yield m.start(), m.end(), "email", 1.0
+    # Spelled-out "at" and "dot"; a bracketed or spelled word must be present, so "meet at noon.com" needs "dot".
+    for m in _EMAIL_SPELLED.finditer(text):
+        if "@" not in m.group() and re.search(r"[\[({<]|\bdot\b", m.group(), re.IGNORECASE):
+            yield m.start(), m.end(), "email", 0.9
 
 
 def _find_cards(text: str) -> Iterator[Finding]:
@@ -321,12 +348,11 @@ def _find_cards(text: str) -> Iterator[Finding]:
 def _find_ibans(text: str) -> Iterator[Finding]:
     for m in _IBAN.finditer(text):
         value = m.group()
-        # The greedy run may swallow a following word: shrink until the check holds.
-        parts = value.split(" ")
-        for n in range(len(parts), 0, -1):
-            candidate = " ".join(parts[:n])
-            if iban_valid(candidate):
-                yield m.start(), m.start() + len(candidate), "iban", 1.0
+        # The greedy run may swallow a following word: shrink at separators until the check holds.
+        cuts = [len(value)] + [i for i in range(len(value) - 1, 0, -1) if value[i] in " .-"]
+        for cut in cuts:
+            if iban_valid(value[:cut]):
+                yield m.start(), m.start() + cut, "iban", 1.0
                 break
 
 
@@ -352,7 +378,8 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
     # slashed tax numbers ("Steuernummer 93815/08152"): the first such token right after it.
     for m in _ID_TOKEN.finditer(text):
         digits = _digits(m.group())
-        if 5 <= len(digits) <= 16 and _context_before(text, m.start(), _NATIONAL_ID_CONTEXT, window=25):
+        if (5 <= len(digits) <= 16 or (len(digits) >= 4 and len(m.group()) >= 10)) and _context_before(
+                text, m.start(), _NATIONAL_ID_CONTEXT, window=25):
             yield m.start(), m.end(), "national_id", 0.85
     # INSEE numbers are often written in their groups: "1 85 05 78 006 048 30".
     for m in re.finditer(r"(?<![\w])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?![\w])", text):
@@ -376,7 +403,15 @@ def _find_dates_of_birth(text: str) -> Iterator[Finding]:
             yield m.start(), m.end(), "date_of_birth", 0.85
 
 
+_PO_BOX = re.compile(
+    r"\b(?:P\.?\s?O\.?\s+Box|PO\s+Box|Post\s+Office\s+Box|Postfach|Apartado(?:\s+de\s+correos)?|Casilla|Bo[iî]te\s+postale|BP|Postbus|Skrytka\s+pocztowa)"
+    r"\s+\d{1,6}(?:,\s*(?:\d{4,5}\s+)?" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+[A-Z]{2}\s+\d{5})?)?",
+)
+
+
 def _find_addresses(text: str) -> Iterator[Finding]:
+    for m in _PO_BOX.finditer(text):
+        yield m.start(), m.end(), "address", 0.7
     for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST):
         for m in pattern.finditer(text):
             value = m.group().rstrip(",. ")
@@ -397,6 +432,89 @@ def _find_names(text: str) -> Iterator[Finding]:
                 continue
             value = " ".join(words)
             yield m.start(1), m.start(1) + len(value), "person", 0.7
+
+
+# --- names from a gazetteer of given names ---------------------------------------------------
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# Family names written first (East Asian order): "Nguyen Thi Lan", "Wang Fang", "Kim Min-jun".
+_SURNAME_FIRST = frozenset(
+    "nguyen tran pham hoang huynh phan vu vo dang bui ngo duong ly wang li zhang liu chen yang huang zhao wu zhou "
+    "xu zhu hu guo lin luo gao zheng liang xie tang feng deng cao kim lee park choi jung kang cho yoon "
+    "jang lim shin kwon hwang ahn seo".split()  # not "Do", "Le", "He", "Ma", "Oh", "Song", "Sun": English or French words
+)
+# Particles inside a name: "Youssef El Amrani", "Ludwig van Beethoven", "Maria da Silva".
+_PARTICLES = frozenset("al el bin ibn bint ben abu van von der den de da di du del della dos das le la thi ter mac".split())
+# Capitalised words that follow a given name without being part of a name.
+_AFTER_NAME_STOP = frozenset(
+    "street st road rd avenue ave lane drive bank group ltd inc llc gmbh plc university college school hospital station airport "
+    "mode policy rule rules chapter score model team fund card loan account support service services desk centre center office "
+    "january february march april may june july august september october november december monday tuesday wednesday thursday "
+    "friday saturday sunday the and or of for to in on at by with from".split()
+)
+_ROLE_BEFORE = re.compile(
+    r"\b(?:customer|client|applicant|co-applicant|borrower|guarantor|debtor|tenant|member|cardholder|account\s+holder|"
+    r"klient|klientka|kunde|kundin|cliente|aanvrager|named|called|mr|mrs|ms|miss)\.?\s+$",
+    re.IGNORECASE,
+)
+_EN_FUNCTION = frozenset(
+    "the a an and or of to in on for is are was were be been do does did i you he she it we they my your his her our their "
+    "this that what which how when why who can could would should will may might must has have had not no yes if so as at by "
+    "with from about asked asks says said wants wanted called calls paid pays sent sends needs".split()
+)
+
+
+def gazetteer_name_finder(given_names: frozenset[str]) -> Callable[[str], Iterator[Finding]]:
+    """A finder for person names built on a set of lower-case given names (see the module notes)."""
+
+    def starts_name(word: str) -> bool:
+        low = word.lower()
+        return word[:1].isupper() and not word.isupper() and (low in given_names or low in _SURNAME_FIRST) and word not in _NOT_NAMES
+
+    def name_word(word: str) -> bool:
+        return word[:1].isupper() and not (word.isupper() and len(word) > 1) and word.lower() not in _AFTER_NAME_STOP and word not in _NOT_NAMES
+
+    def find(text: str) -> Iterator[Finding]:
+        words = list(_WORD.finditer(text))
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if w.group().isupper() and len(w.group()) >= 3 and w.group().lower() in given_names and i + 1 < len(words):
+                # A form in capitals: "KEVIN TRAN".
+                nxt = words[i + 1]
+                if (text[w.end() : nxt.start()] == " " and nxt.group().isupper() and nxt.group().isalpha() and len(nxt.group()) >= 2
+                        and nxt.group().lower() not in _AFTER_NAME_STOP):
+                    yield w.start(), nxt.end(), "person", 0.6
+                    i += 2
+                    continue
+            if starts_name(w.group()):
+                end, parts, k = w.end(), 1, i + 1
+                while k < len(words) and parts < 4 and text[words[k - 1].end() : words[k].start()] == " ":
+                    nxt = words[k].group()
+                    if nxt.lower() in _PARTICLES and k + 1 < len(words) and name_word(words[k + 1].group()):
+                        k += 1
+                        continue
+                    if not name_word(nxt):
+                        break
+                    end, parts, k = words[k].end(), parts + 1, k + 1
+                if parts >= 2:
+                    yield w.start(), end, "person", 0.6
+                    i = k
+                    continue
+            elif w.group().islower() and _ROLE_BEFORE.search(text[max(0, w.start() - 20) : w.start()]):
+                # "customer rosa delgado asked ...": two lower-case words, the first a known name.
+                low = w.group()
+                if (low in given_names or low in _SURNAME_FIRST) and i + 1 < len(words):
+                    nxt = words[i + 1]
+                    second = nxt.group()
+                    if (text[w.end() : nxt.start()] == " " and second.islower() and second not in _EN_FUNCTION
+                            and (second in given_names or second in _SURNAME_FIRST or not re.search(r"(?:ed|ing|s)$", second))):
+                        yield w.start(), nxt.end(), "person", 0.6
+                        i += 2
+                        continue
+            i += 1
+
+    return find
 
 
 PATTERN_FINDERS: tuple[Callable[[str], Iterable[Finding]], ...] = (
@@ -456,7 +574,7 @@ def apply_redactions(text: str, findings: Sequence[Finding]) -> Redaction:
 # --- Presidio ----------------------------------------------------------------------------
 
 
-def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS) -> list[Any]:
+def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS, *, given_names: frozenset[str] = frozenset()) -> list[Any]:
     """The recognizers an analyzer needs: ours wrapped for Presidio, plus Presidio's phone recognizer.
 
     Presidio's phone recognizer parses with ``phonenumbers`` and validates
@@ -472,9 +590,9 @@ def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS) -
     class PatternFinder(EntityRecognizer):
         """Runs one of this module's pattern finders inside Presidio."""
 
-        def __init__(self, finder: Callable[[str], Iterable[Finding]], entities: list[str]) -> None:
+        def __init__(self, finder: Callable[[str], Iterable[Finding]], entities: list[str], name: str | None = None) -> None:
             self._finder = finder
-            super().__init__(supported_entities=entities, name=f"tandem{finder.__name__}", supported_language="en")
+            super().__init__(supported_entities=entities, name=name or f"tandem{finder.__name__}", supported_language="en")
 
         def load(self) -> None:  # nothing to load: a regex and a checksum
             pass
@@ -494,6 +612,8 @@ def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS) -
     out: list[Any] = [PatternFinder(f, entities_of[f]) for f in PATTERN_FINDERS]
     out.append(PhoneRecognizer(supported_regions=tuple(phone_regions), supported_language="en"))
     out.append(PatternFinder(_find_legacy_phones, ["PHONE_NUMBER"]))
+    if given_names:
+        out.append(PatternFinder(gazetteer_name_finder(given_names), ["PERSON"], name="tandem_find_gazetteer_names"))
     return out
 
 
@@ -506,7 +626,21 @@ _PHONE_TRUNK = re.compile(
 _PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?(?:\(\d{1,5}\)|\d{1,5})){1,6}(?!\d|[.-]\d)")
 
 
+# A national number of any country right after a phone word: "Handy 0151 2345 6789",
+# "móvil 612 345 678", "call him back on 98204 71356".
+_PHONE_CONTEXT = re.compile(
+    r"\b(?:phone|tel|telephone|mobile|cell(?:phone)?|whatsapp|sms|fax|call\s+(?:\w+\s+){0,2}?(?:on|at)|ring\s+(?:\w+\s+){0,2}?(?:on|at)|"
+    r"reach(?:ed)?\s+(?:\w+\s+){0,2}?(?:on|at)|telefon|handy|téléphone|portable|móvil|movil|teléfono|telefono|celular|telefone|"
+    r"cellulare|komórka|numer\s+telefonu|телефон|puhelin|matkapuhelin|mobil|gsm|電話|电话|手机|전화)\b\.?(?:\s+(?!\d)\w+){0,2}?\s*(?:no\.?|nr\.?|number|:|-)?\s*$",
+    re.IGNORECASE,
+)
+_PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])\(?\d{2,5}\)?(?:[ .\-/]\d{2,5}){1,4}(?![\w]|[.,/-]\d)")
+
+
 def _find_legacy_phones(text: str) -> Iterator[Finding]:
+    for m in _PHONE_NATIONAL.finditer(text):
+        if 9 <= len(_digits(m.group())) <= 13 and _context_before(text, m.start(), _PHONE_CONTEXT, window=35):
+            yield m.start(), m.end(), "phone", 0.6
     for m in _PHONE_INTL.finditer(text):
         # Country codes never start with 0, and E.164 allows 7-15 digits.
         if 8 <= len(_digits(m.group())) - (2 if m.group().startswith("00") else 0) <= 15:
@@ -518,13 +652,15 @@ def _find_legacy_phones(text: str) -> Iterator[Finding]:
             yield m.start(), m.end(), "phone", 0.6
 
 
-def build_analyzer(nlp_engine: Any = None, *, phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS) -> Any:
+def build_analyzer(nlp_engine: Any = None, *, phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
+                   given_names: Iterable[str] = ()) -> Any:
     """A Presidio ``AnalyzerEngine`` with this module's recognizers.
 
     Args:
         nlp_engine: A loaded Presidio NLP engine (spaCy) to add person names from
             its NER; ``None`` builds the pattern-only engine (no model needed).
         phone_regions: Regions whose national phone formats are recognised.
+        given_names: Lower-case given names for the gazetteer name finder; empty leaves it out.
 
     Returns:
         The analyzer; build it once per process and pass it to ``redact_pii``.
@@ -533,7 +669,7 @@ def build_analyzer(nlp_engine: Any = None, *, phone_regions: Sequence[str] = DEF
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
     registry = RecognizerRegistry(supported_languages=["en"])
-    for recognizer in presidio_recognizers(phone_regions):
+    for recognizer in presidio_recognizers(phone_regions, given_names=frozenset(given_names)):
         registry.add_recognizer(recognizer)
     if nlp_engine is None:
         nlp_engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
@@ -617,4 +753,7 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
     # Presidio drops a pattern name that lies inside a wider NER span ("Ich heiße Anna
     # Schmidt"); when that span is then rejected above, the name must still count.
     findings.extend(_find_names(text))
+    for recognizer in getattr(getattr(engine, "registry", None), "recognizers", ()):
+        if getattr(recognizer, "name", "") == "tandem_find_gazetteer_names":
+            findings.extend(recognizer._finder(text))
     return apply_redactions(text, resolve(findings))

@@ -55,7 +55,10 @@ def read_alias(tracking_uri: str, model_name: str, alias: str) -> VersionView | 
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         if not Path(url.database).exists():
             return None  # nothing trained yet; never create MLflow's database from a read
-    engine = sa.create_engine(url)
+    try:
+        engine = sa.create_engine(url)
+    except sa.exc.NoSuchModuleError:  # http:// (an MLflow server) parses as a URL but names no database
+        raise StoreUnreadable(f"not a database URI: no SQLAlchemy dialect {url.get_backend_name()!r}") from None
     try:
         with engine.connect() as conn:
             rows = conn.execute(

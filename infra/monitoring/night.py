@@ -18,16 +18,32 @@ ceiling nor tighter than its floor.
   earlier nights (default nights -35 .. -8), leaving out the last week so a
   shift that started a few nights ago does not calibrate itself away, and
   leaving out nights graded red.
+
+Each calibration is stored with the version it belongs to (``homes``: the
+champion's MLflow model version, the live index collection; see
+``infra.stores.calibrations``) and reused while that version and the check's
+policy entry are unchanged, so the scorecard says "calibrated on v3". A RAG
+calibration is stored once its reference window holds ``RAG_FINAL_VALUES``
+figures; until then it is recomputed each night (and says how many it has).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from models.alerting import Calibration, Policy, calibrate, decide_tickets, grade, resolution_ready
+from models.alerting import (
+    MIN_CALIBRATION_VALUES,
+    Calibration,
+    Policy,
+    calibrate,
+    decide_tickets,
+    grade,
+    policy_fingerprint,
+    resolution_ready,
+)
 from models.monitoring import RAG, CheckResult, Measurement
 from infra.stores.tickets import CheckHistory, Ticket, TicketStore
 
@@ -37,6 +53,22 @@ Notify = Callable[[str, Ticket], None]
 RAG_REFERENCE_START = 35
 RAG_REFERENCE_END = 7
 HISTORY_NIGHTS = 60  # how far back debounce streaks are read
+RAG_FINAL_VALUES = 20  # reference nights a RAG calibration needs before it is stored with the index version
+
+
+@dataclass(frozen=True)
+class CalibrationHome:
+    """Where one asset's calibrations are stored: the version they belong to and its store.
+
+    Attributes:
+        version: the store's key ("3" for a model version, "docs-v4" for a collection).
+        label: how the scorecard names it ("v3", "docs-v4").
+        store: ``infra.stores.calibrations.CalibrationStore`` (load / save).
+    """
+
+    version: str
+    label: str
+    store: Any
 
 
 @dataclass
@@ -69,8 +101,14 @@ def calibrations(
     *,
     reference_values: Mapping[str, Sequence[float]],
     history: CheckHistory,
+    homes: Mapping[str, CalibrationHome] | None = None,
 ) -> dict[tuple[str, str | None], Calibration]:
     """The calibrated levels for each (check, subject) measured tonight whose policy entry calibrates.
+
+    With a home for the asset, a calibration stored with its version under
+    the same policy entry is reused as it is; a new one is stored once it is
+    final (risk: calibrated from the champion's reference nights; RAG:
+    calibrated from at least ``RAG_FINAL_VALUES`` reference nights).
 
     Args:
         night: tonight.
@@ -78,18 +116,42 @@ def calibrations(
         policy: the policy (``calibrate``, ``k_warn``, ``k_fail``, floor, ceiling per check).
         reference_values: the risk champion's reference-night figures per check.
         history: the check history (RAG reference windows).
+        homes: asset -> where its calibrations are stored (None or a missing
+            asset: computed every night, never stored).
     """
+    homes = homes or {}
     out: dict[tuple[str, str | None], Calibration] = {}
+    stored: dict[str, dict] = {}
+    to_save: dict[str, list] = {}
     for m in measurements:
         entry = policy.entry(m.check)
         key = (m.check, m.subject)
         if not entry.calibrate or key in out:
             continue
+        home = homes.get(m.asset)
+        fingerprint = policy_fingerprint(entry)
+        if home is not None:
+            if m.asset not in stored:
+                stored[m.asset] = home.store.load(home.version)
+            found = stored[m.asset].get(key)
+            if found is not None and found.get("policy") == fingerprint:
+                out[key] = Calibration.from_dict({**found["calibration"], "version": home.label})
+                continue
         if m.asset == RAG:
             values = _rag_reference(history, m.check, m.subject, night)
         else:
             values = list(reference_values.get(m.check) or ())
-        out[key] = calibrate(values, entry)
+        calibration = calibrate(values, entry)
+        final = calibration.calibrated and calibration.n >= (RAG_FINAL_VALUES if m.asset == RAG else MIN_CALIBRATION_VALUES)
+        if home is not None and final:
+            calibration = replace(calibration, version=home.label)
+            to_save.setdefault(m.asset, []).append((m.check, m.subject, fingerprint, calibration.to_dict()))
+        elif home is not None and calibration.calibrated:
+            calibration = replace(calibration, note=f"{calibration.note}; provisional: stored with {home.label} "
+                                                    f"at {RAG_FINAL_VALUES} reference nights")
+        out[key] = calibration
+    for asset, rows in to_save.items():
+        homes[asset].store.save(homes[asset].version, rows)
     return out
 
 
@@ -100,9 +162,10 @@ def grade_night(
     *,
     reference_values: Mapping[str, Sequence[float]],
     history: CheckHistory,
+    homes: Mapping[str, CalibrationHome] | None = None,
 ) -> list[CheckResult]:
-    """Every measurement graded against its (calibrated) levels."""
-    levels = calibrations(night, measurements, policy, reference_values=reference_values, history=history)
+    """Every measurement graded against its (calibrated) levels (``calibrations``)."""
+    levels = calibrations(night, measurements, policy, reference_values=reference_values, history=history, homes=homes)
     return [grade(m, policy.entry(m.check), levels.get((m.check, m.subject))) for m in measurements]
 
 
@@ -166,6 +229,7 @@ def evaluate_night(
     history: CheckHistory,
     tickets: TicketStore,
     notify: Notify,
+    homes: Mapping[str, CalibrationHome] | None = None,
 ) -> NightOutcome:
     """Grade, record, file and resolve for one night.
 
@@ -181,8 +245,9 @@ def evaluate_night(
         history: where graded results are kept (debounce, calibration of RAG checks).
         tickets: the ticket store.
         notify: called with ("opened" | "updated" | "resolved", ticket) for each change.
+        homes: asset -> where its calibrations are stored with their version (``CalibrationHome``).
     """
-    results = grade_night(night, measurements, policy, reference_values=reference_values, history=history)
+    results = grade_night(night, measurements, policy, reference_values=reference_values, history=history, homes=homes)
     history.record(night, results)
     changes, held = file_tickets(night, results, policy, history=history, tickets=tickets, notify=notify)
     changes += resolve_fixed(night, results, tickets=tickets, notify=notify)

@@ -298,13 +298,27 @@ def _staleness(night: date, corpus, index_info: LiveIndexInfo, corpus_times) -> 
 
 
 def _tenant_cost(night: date, tonight, earlier, params) -> list[Measurement]:
+    """Per tenant, two lines against its own trailing baseline (median of its earlier nights):
+
+    - ``tenant_cost``: the night's tokens (volume times tokens per question)
+      against the median of the same day type (weekday or weekend);
+    - ``tenant_cost_per_question``: tokens and cost per question against the
+      median of its earlier nights' per-question figures (nights it asked
+      nothing left out); the figure is the larger of the two ratios.
+    """
     nights = int(params["baseline_nights"])
+    min_nights = int(params["min_baseline_nights"])
     since = _day_start(night) - timedelta(days=nights)
     window = [e for e in earlier if e["at"] >= since]
     history_nights = sorted({e["at"].date() for e in window})  # nights the gateway served anything
     tokens: dict[tuple[str, date], int] = defaultdict(int)
+    past_cost: dict[tuple[str, date], float] = defaultdict(float)
+    past_questions: Counter = Counter()
     for e in window:
-        tokens[(e["tenant"], e["at"].date())] += int(e["total_tokens"] or 0)
+        key = (e["tenant"], e["at"].date())
+        tokens[key] += int(e["total_tokens"] or 0)
+        past_cost[key] += float(e["cost_usd"] or 0.0)
+        past_questions[key] += 1
     now_tokens: dict[str, int] = defaultdict(int)
     now_cost: dict[str, float] = defaultdict(float)
     now_questions: Counter = Counter()
@@ -312,29 +326,54 @@ def _tenant_cost(night: date, tonight, earlier, params) -> list[Measurement]:
         now_tokens[e["tenant"]] += int(e["total_tokens"] or 0)
         now_cost[e["tenant"]] += float(e["cost_usd"] or 0.0)
         now_questions[e["tenant"]] += 1
-    past_cost: dict[tuple[str, date], float] = defaultdict(float)
-    for e in window:
-        past_cost[(e["tenant"], e["at"].date())] += float(e["cost_usd"] or 0.0)
     out = []
+    day_type = ("weekend" if night.weekday() >= 5 else "weekday") if params.get("match_day_type", True) else "any"
+    same_type = history_nights
     if params.get("match_day_type", True):
         weekend = night.weekday() >= 5
-        history_nights = [d for d in history_nights if (d.weekday() >= 5) == weekend]
+        same_type = [d for d in history_nights if (d.weekday() >= 5) == weekend]
     first_seen: dict[str, date] = {}
     for t, d in tokens:
         first_seen[t] = min(d, first_seen.get(t, d))
     for tenant in sorted(set(now_tokens) | set(first_seen)):
-        seen = [d for d in history_nights if d >= first_seen.get(tenant, night)]
+        seen = [d for d in same_type if d >= first_seen.get(tenant, night)]
         history = [tokens.get((tenant, d), 0) for d in seen]  # zeros on nights the tenant asked nothing
-        r = cost_ratio(now_tokens.get(tenant, 0), history, min_nights=int(params["min_baseline_nights"]))
-        c = cost_ratio(now_cost.get(tenant, 0.0), [past_cost.get((tenant, d), 0.0) for d in seen], min_nights=int(params["min_baseline_nights"]))
+        r = cost_ratio(now_tokens.get(tenant, 0), history, min_nights=min_nights)
+        c = cost_ratio(now_cost.get(tenant, 0.0), [past_cost.get((tenant, d), 0.0) for d in seen], min_nights=min_nights)
         q = now_questions.get(tenant, 0)
-        evidence = {"tokens": r.tonight, "baseline_tokens": r.baseline, "baseline_nights": r.baseline_nights, "day_type": ("weekend" if night.weekday() >= 5 else "weekday") if params.get("match_day_type", True) else "any",
-                    "cost_usd": round(c.tonight, 6), "baseline_cost_usd": c.baseline, "cost_ratio": c.ratio, "questions": q,
-                    "tokens_per_question": round(r.tonight / q, 2) if q else None}
+        evidence = {"tenant": tenant, "tokens": r.tonight, "baseline_tokens": r.baseline, "baseline_nights": r.baseline_nights,
+                    "day_type": day_type, "cost_usd": round(c.tonight, 6), "baseline_cost_usd": c.baseline,
+                    "cost_ratio": c.ratio, "questions": q, "tokens_per_question": round(r.tonight / q, 2) if q else None}
         note = (f"{tenant}: {r.tonight:,.0f} tokens vs median {r.baseline:,.0f} over {r.baseline_nights} nights" if r.ratio is not None
                 else f"{tenant}: no baseline yet ({r.baseline_nights} night(s) of history)")
         out.append(Measurement("tenant_cost", r.ratio, q, evidence, subject=tenant, note=note))
+        out.append(_per_question(tenant, q, now_tokens.get(tenant, 0), now_cost.get(tenant, 0.0),
+                                 [d for d in history_nights if past_questions.get((tenant, d))],
+                                 tokens, past_cost, past_questions, min_nights))
     return out
+
+
+def _per_question(tenant: str, questions: int, tokens_now: int, cost_now: float, nights: list[date],
+                  tokens, cost, asked, min_nights: int) -> Measurement:
+    """``tenant_cost_per_question``: tonight's tokens and cost per question over the tenant's trailing medians."""
+    per_tokens = [tokens[(tenant, d)] / asked[(tenant, d)] for d in nights]
+    per_cost = [cost[(tenant, d)] / asked[(tenant, d)] for d in nights]
+    t = cost_ratio(tokens_now / questions if questions else 0.0, per_tokens, min_nights=min_nights)
+    c = cost_ratio(cost_now / questions if questions else 0.0, per_cost, min_nights=min_nights)
+    ratios = [x for x in (t.ratio, c.ratio) if x is not None]
+    value = max(ratios) if ratios and questions else None
+    evidence = {"tenant": tenant, "questions": questions, "tokens_per_question": round(t.tonight, 2),
+                "baseline_tokens_per_question": None if t.baseline is None else round(t.baseline, 2), "tokens_ratio": t.ratio,
+                "cost_per_question_usd": round(c.tonight, 8),
+                "baseline_cost_per_question_usd": None if c.baseline is None else round(c.baseline, 8), "cost_ratio": c.ratio,
+                "baseline_nights": t.baseline_nights}
+    if value is None:
+        note = (f"{tenant}: no questions tonight" if not questions
+                else f"{tenant}: no per-question baseline yet ({t.baseline_nights} night(s) with questions)")
+    else:
+        note = (f"{tenant}: {t.tonight:,.0f} tokens per question vs median {t.baseline:,.0f} over {t.baseline_nights} nights"
+                + (f"; cost per question x{c.ratio:.2f}" if c.ratio is not None else ""))
+    return Measurement("tenant_cost_per_question", value, questions, evidence, subject=tenant, note=note)
 
 
 def _operations(tonight, answers, params) -> list[Measurement]:

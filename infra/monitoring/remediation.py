@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from models.remedy import RemedyPlan, plan_remedy
+from models.remedy import RemedyPlan, ScheduledRemedy, plan_remedy, schedule_for
 from infra.settings import TandemSettings
 
 LABELS_DATASET = "labels"  # tasks.ingest.LABELS (infra imports no tasks)
@@ -93,11 +93,73 @@ def _prompt_outcome(plan: RemedyPlan, result: dict[str, Any]) -> dict[str, Any]:
             "done_for": f"release-prompt:{plan.prompt_version}", "summary": result.get("message") or ""}
 
 
-def record_outcome(settings: TandemSettings, plan: RemedyPlan, result: dict[str, Any] | None, *, flow_run_id: str | None = None) -> dict[str, Any]:
+def create_scheduled_run(deployment: str, when: ScheduledRemedy) -> str:
+    """A scheduled flow run of ``deployment`` ("flow/deployment") for ``when``; the same run for the same key.
+
+    The Prefect server returns the existing run for a deployment and
+    idempotency key, so a rerun (or the next night's ticket update) finds the
+    run already scheduled instead of adding one.
+
+    Returns:
+        The flow run's id.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    with get_client(sync_client=True) as client:
+        target = client.read_deployment_by_name(deployment)
+        run = client.create_flow_run_from_deployment(
+            target.id, parameters=when.parameters(), state=Scheduled(scheduled_time=when.scheduled_time),
+            idempotency_key=when.idempotency_key, tags=["tandem-remedy"],
+        )
+    return str(run.id)
+
+
+def schedule_retrain(plan: RemedyPlan, deployment: str | None) -> dict[str, Any]:
+    """Schedule a waiting retrain's remediation for the night enough labels will have matured.
+
+    Args:
+        plan: tonight's plan; only a "wait" plan schedules anything.
+        deployment: the deployment this remediation runs in ("remediate/remediate"),
+            None outside one (the main job's replay calls the flows directly):
+            nothing is scheduled and the ticket says so.
+
+    Returns:
+        What to record on the ticket's remedy ({} for a plan that waits for nothing).
+    """
+    when = schedule_for(plan)
+    if when is None:
+        return {}
+    if deployment is None:
+        return {"scheduled_for": when.night.isoformat(), "scheduled_run_id": None,
+                "schedule": (f"not scheduled: this remediation ran outside a Prefect deployment (the main job's replay), "
+                             f"which re-runs the remedy each night; the retrain starts on the first night from {when.night} "
+                             f"that finds the labels matured")}
+    run_id = create_scheduled_run(deployment, when)
+    return {"scheduled_for": when.night.isoformat(), "scheduled_run_id": run_id,
+            "schedule": (f"retrain scheduled: {deployment} flow run {run_id} for the night {when.night}, "
+                         f"starting {when.scheduled_time:%Y-%m-%d %H:%M} UTC")}
+
+
+def record_outcome(
+    settings: TandemSettings,
+    plan: RemedyPlan,
+    result: dict[str, Any] | None,
+    *,
+    flow_run_id: str | None = None,
+    schedule: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Attach the plan (and the gate's verdict, when a remedy ran) to the ticket.
 
     A "none" plan already recorded with the same reason writes nothing (the
     nightly ``updated`` events re-run the remedy; the history stays readable).
+
+    Args:
+        settings: the stores.
+        plan: tonight's plan.
+        result: what the remedy's flow returned (None when nothing ran).
+        flow_run_id: the remediation's flow run.
+        schedule: a waiting retrain's scheduled run (``schedule_retrain``), recorded with it.
 
     Returns:
         The remedy as stored on the ticket.
@@ -105,7 +167,9 @@ def record_outcome(settings: TandemSettings, plan: RemedyPlan, result: dict[str,
     store = _tickets(settings)
     if plan.action == "wait":
         remedy = {"action": "wait", "state": "waiting for labels", "promoted": False, "summary": plan.reason,
-                  "labels": plan.labels, "due": str(plan.labels.get("due"))}
+                  "labels": plan.labels, "due": str(plan.labels.get("due")), **(schedule or {})}
+        if schedule and schedule.get("schedule"):
+            remedy["summary"] = f"{plan.reason}; {schedule['schedule']}"
     elif plan.action == "retrain":
         remedy = _retrain_outcome(plan, result or {})
     elif plan.action == "reindex":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import fsspec
 from mlflow.tracking import MlflowClient
@@ -24,13 +25,51 @@ from mlflow.tracking import MlflowClient
 from models.monitoring import ASSETS
 from models.scorecard import counts, overall, render_scorecard
 from infra.clients.mlflow_registry import ensure_experiment
-from infra.masking import mask_url
 from infra.settings import TandemSettings
 from infra.stores.model_cards import ops_notes_url
 
 NIGHT_TAG = "tandem.night"
 KEEP_SCORECARDS = 30
+SCORECARD_ARTIFACT_KEY = "nightly-scorecard"  # the Prefect markdown artifact's key
+MLFLOW_UI_DEFAULT = "http://127.0.0.1:5000"  # what `mlflow ui` serves when tracking is a local file or database
+PREFECT_UI_DEFAULT = "http://127.0.0.1:4200"  # what `prefect server start` serves
 _METRIC_NAME = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+def _public_base(url: str) -> str:
+    """``url`` without credentials, query or trailing slash (a link must never carry a secret)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def mlflow_ui_base(tracking_uri: str) -> str:
+    """The MLflow UI's address: the tracking server itself when it is http(s), else ``mlflow ui``'s default."""
+    return _public_base(tracking_uri) if tracking_uri.startswith(("http://", "https://")) else MLFLOW_UI_DEFAULT
+
+
+def mlflow_run_url(tracking_uri: str, experiment_id: str, run_id: str, artifact: str | None = None) -> str:
+    """The MLflow UI URL of a run (or of one of its artifacts)."""
+    url = f"{mlflow_ui_base(tracking_uri)}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"{url}/artifactPath/{artifact}" if artifact else url
+
+
+def prefect_ui_base() -> str:
+    """The Prefect UI's address: ``PREFECT_UI_URL`` (Prefect derives it from the API URL), else the server's default."""
+    from prefect.settings import PREFECT_UI_URL
+
+    value = PREFECT_UI_URL.value()
+    return _public_base(str(value)) if value else PREFECT_UI_DEFAULT
+
+
+def prefect_links(flow_run_id: str | None, ui_base: str | None = None) -> dict[str, str]:
+    """Where the Prefect copy of the scorecard is: the artifact by key, and the flow run's artifacts tab."""
+    base = ui_base or prefect_ui_base()
+    links = {"Prefect scorecard artifact (latest night)": f"{base}/artifacts/key/{SCORECARD_ARTIFACT_KEY}"}
+    if flow_run_id:
+        links["Prefect flow run (artifacts)"] = f"{base}/runs/flow-run/{flow_run_id}?tab=Artifacts"
+    return links
 
 
 def experiment_name(settings: TandemSettings, asset: str) -> str:
@@ -51,28 +90,46 @@ def _metric_name(check: str, subject: str | None) -> str:
     return _METRIC_NAME.sub("_", f"{check}.{subject}" if subject else check)[:250]
 
 
+def _opening_reason(ticket: dict[str, Any]) -> str:
+    """Why the ticket opened, from its opening night's evidence: "data_drift was red (data_drift 0.31 > fail 0.12 ...)"."""
+    evidence = ticket.get("evidence") or []
+    first = [e for e in evidence if e.get("night") == ticket.get("opened_night")] or evidence[:1]
+    if not first:
+        return f"its checks were red ({ticket['title']})"
+    checks = list(dict.fromkeys(e.get("check") for e in first if e.get("check")))
+    names = " and ".join(checks) if len(checks) <= 2 else ", ".join(checks[:-1]) + f" and {checks[-1]}"
+    summaries = "; ".join(str(e.get("summary")) for e in first if e.get("summary"))
+    return f"{names} {'were' if len(checks) > 1 else 'was'} red" + (f" ({summaries})" if summaries else "")
+
+
 def ticket_note(ticket: dict[str, Any]) -> str:
-    """A ticket as a short Markdown document for the assistant to index."""
+    """A ticket as a short Markdown document for the assistant to index.
+
+    The first sentence answers "why was the <kind> ticket opened?" plainly;
+    the status, remedy and evidence follow.
+    """
+    kind, tid = ticket["kind"], ticket["id"]
     lines = [
-        f"# Ticket #{ticket['id']}: {ticket['kind']} for {ticket['asset']}",
+        f"# Ticket #{tid}: {kind} ticket for {ticket['asset']} ({ticket['status']})",
         "",
-        f"Status: {ticket['status']}. Severity: {ticket['severity']}. Opened on the night of {ticket['opened_night']}; "
-        f"last failing night {ticket['last_night']}; failing nights recorded: {ticket['count']}.",
+        f"The {kind} ticket #{tid} was opened on the night of {ticket['opened_night']} because {_opening_reason(ticket)}.",
         "",
-        f"Why it was opened: {ticket['title']}.",
+        f"The {kind} ticket #{tid} is {ticket['status']} (severity {ticket['severity']}); failing nights recorded: "
+        f"{ticket['count']}, the last on {ticket['last_night']}.",
         "",
-        f"Suggested action: {ticket['suggested_action']}",
+        f"Suggested action for the {kind} ticket: {ticket['suggested_action']}",
     ]
+    remedy = ticket.get("remedy") or {}
+    if remedy:
+        text = remedy.get("summary") or remedy.get("note") or json.dumps(remedy, default=str)[:600]
+        lines += ["", f"Remedy of the {kind} ticket #{tid}: {text}"]
+    if ticket.get("resolution"):
+        lines += ["", f"The {kind} ticket #{tid} was resolved: {ticket['resolution']}"]
     evidence = ticket.get("evidence") or []
     if evidence:
         lines += ["", "## Evidence (newest last)", ""]
         for e in evidence[-10:]:
             lines.append(f"- Night {e.get('night')}: {e.get('summary')}" + (f" ({e.get('note')})" if e.get("note") else ""))
-    remedy = ticket.get("remedy") or {}
-    if remedy:
-        lines += ["", "## Remedy", "", f"{remedy.get('summary') or json.dumps(remedy, default=str)[:600]}"]
-    if ticket.get("resolution"):
-        lines += ["", f"Resolved: {ticket['resolution']}"]
     return "\n".join(lines) + "\n"
 
 
@@ -121,13 +178,14 @@ def publish_night(
     night = outcome.night.isoformat()
     client = MlflowClient(settings.resolved_mlflow_tracking_uri)
     runs: dict[str, str] = {}
+    experiments: dict[str, str] = {}
     for asset in ASSETS:
         rows = [r for r in outcome.results if r.asset == asset]
         if not rows:
             continue
         exp = ensure_experiment(client, experiment_name(settings, asset), settings.resolved_mlflow_artifact_root, "nightly")
         run_id = _night_run(client, exp, night, flow_run_id)
-        runs[asset] = run_id
+        runs[asset], experiments[asset] = run_id, exp
         for r in rows:
             if r.measurement.value is not None:
                 client.log_metric(run_id, _metric_name(r.check, r.measurement.subject), float(r.measurement.value))
@@ -145,10 +203,12 @@ def publish_night(
     if golden:
         versions["prompt"] = f"production v{golden.get('prompt_version')}"
         versions["index"] = f"docs-live -> {golden.get('collection')}"
-    tracking = mask_url(settings.resolved_mlflow_tracking_uri)
-    links = {f"MLflow run ({asset})": f"{tracking} experiment nightly-{asset}, run id {run_id}" for asset, run_id in runs.items()}
-    if reports:
-        links["Evidently data drift report"] = f"artifact reports/{next(iter(reports))} of the risk-scorer run"
+    tracking = settings.resolved_mlflow_tracking_uri
+    links = {f"MLflow run ({asset})": mlflow_run_url(tracking, experiments[asset], run_id) for asset, run_id in runs.items()}
+    for name in reports:
+        if "risk-scorer" in runs:
+            links[f"Evidently report {name}"] = mlflow_run_url(tracking, experiments["risk-scorer"], runs["risk-scorer"], f"reports/{name}")
+    links.update(prefect_links(flow_run_id))
     markdown = render_scorecard(outcome.night, outcome.results, versions=versions, tickets=outcome.changes, links=links)
     store = TicketStore(ops_engine(settings.resolved_ops_db_url))
     changed = [store.get(c["id"]).to_dict() for c in outcome.changes]

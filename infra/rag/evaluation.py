@@ -9,10 +9,14 @@ must exist, whole, in the cited document's indexed text; a paraphrase must be
 close to one of its sentences), citation coverage, answer relevance
 (embedding similarity to the question), the answered rate, and, where the
 golden set carries reference answers, answer correctness: embedding
-similarity to the reference, token F1 and ROUGE-L (skipped, and said so,
-without references). Results go to MLflow keyed by prompt version, index
-version, generator, retrieval settings and the golden set's hash, with every
-question's figures, and are reused while none of them changed.
+similarity to the reference, token F1, ROUGE-L and answer precision (the
+share of the answer's words the reference has), all skipped, and said so,
+without references. Answer focus (the share of answer sentences that address
+the question, by a similarity floor the gate fixes, not the prompt's knobs)
+holds a prompt that pads its answers with filler, with or without references.
+Results go to MLflow keyed by prompt version, index version, generator,
+retrieval settings and the golden set's hash, with every question's figures
+(``per_question.json``), and are reused while none of them changed.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from indexes.rag_metrics import (
     sentence_completeness,
     strip_citations,
     token_f1,
+    token_precision,
 )
 from indexes.prompts import PromptSpec
 from indexes.sentences import sentences as text_sentences
@@ -55,12 +60,15 @@ from infra.sources.golden import GoldenSet
 log = logging.getLogger(__name__)
 
 # Bump when the metrics change meaning: an MLflow result of another schema is not reused.
-EVAL_SCHEMA = "2"
+EVAL_SCHEMA = "3"
 # A paraphrased claim is supported when this close to a sentence of the document it cites.
 PARAPHRASE_SUPPORT = 0.75
+# An answer sentence addresses the question when at least this similar to it (answer focus). Fixed here,
+# not by the prompt under test: knobs that let any sentence in (min_similarity 0) do not lower the bar.
+FOCUS_SIMILARITY = 0.30
 # Per-question figures kept in GateResult.to_dict (the answers themselves go to MLflow only).
 _QUESTION_FIGURES = ("hit", "rr", "ndcg", "precision", "recall", "faithfulness", "relevance", "citation_coverage",
-                     "completeness", "similarity", "f1", "rouge", "context_docs")
+                     "completeness", "focus", "similarity", "f1", "rouge", "answer_precision", "context_docs")
 
 JUDGE_PROMPT = """You grade answers of a retrieval-augmented assistant.
 Question: {question}
@@ -180,11 +188,11 @@ def evaluate_retrieval(retriever: Retriever, golden: GoldenSet, *, min_hit_rate:
 
 def _score_answer(question: str, reference: str | None, answer: str, answered: bool, documents: dict[str, str], embed) -> dict[str, Any]:
     """Answer figures of one question; reference metrics are None without a reference."""
-    out: dict[str, Any] = {"faithfulness": 0.0, "relevance": 0.0, "citation_coverage": 0.0, "completeness": 0.0,
-                           "similarity": None, "f1": None, "rouge": None, "claims": []}
+    out: dict[str, Any] = {"faithfulness": 0.0, "relevance": 0.0, "citation_coverage": 0.0, "completeness": 0.0, "focus": 0.0,
+                           "similarity": None, "f1": None, "rouge": None, "answer_precision": None, "claims": []}
     plain = strip_citations(answer) if answered else ""
     if reference is not None:
-        out["similarity"], out["f1"], out["rouge"] = 0.0, 0.0, 0.0
+        out["similarity"], out["f1"], out["rouge"], out["answer_precision"] = 0.0, 0.0, 0.0, 0.0
     if not answered or not plain:
         return out
     checks = check_claims(answer, documents)
@@ -208,11 +216,13 @@ def _score_answer(question: str, reference: str | None, answer: str, answered: b
         relevance=answer_relevance(q_vec, a_vec),
         citation_coverage=citation_coverage([bool(extract_citations(c.sentence)) for c in checks]),
         completeness=sentence_completeness(checks),
+        focus=statistics.fmean(answer_relevance(q_vec, vec) >= FOCUS_SIMILARITY for vec in c_vecs),
         claims=[{"claim": c.claim, "cited": list(c.cited), "status": c.status, "whole_sentence": c.whole_sentence} for c in checks],
     )
     if reference is not None:
         out["similarity"] = answer_relevance(vecs[-1], a_vec)
         out["f1"], out["rouge"] = token_f1(plain, reference), rouge_l(plain, reference)
+        out["answer_precision"] = token_precision(plain, reference)
     return out
 
 
@@ -239,7 +249,8 @@ def evaluate_answers(
 
     Returns:
         The averaged metrics (``hit_at_<k>``, ``mrr_at_<mrr_k>``, answer
-        metrics, ``answered``, ``n_with_reference``) and one dict per question.
+        metrics with ``answer_focus`` and, with references, ``answer_precision``,
+        ``answered``, ``n_with_reference``) and one dict per question.
     """
     embed = gateway.embedder.embed_cached
     cfg = gateway.settings.index
@@ -263,11 +274,17 @@ def evaluate_answers(
             {"id": q.id, "question": q.question, "reference": q.reference, "answer": ans.text, "citations": ans.citations,
              "retrieved": list(dict.fromkeys(ranked)), "context": context, "relevant": list(q.relevant), "generator": ans.generator,
              "answered": float(is_answered), "context_docs": float(len(set(context))), **s,
-             **{key: a[key] for key in ("faithfulness", "relevance", "citation_coverage", "completeness", "similarity", "f1", "rouge", "claims")}}
+             **{key: a[key] for key in ("faithfulness", "relevance", "citation_coverage", "completeness", "focus", "similarity", "f1",
+                                        "rouge", "answer_precision", "claims")}}
         )
     metrics = _finite(aggregate(scores, k=k, mrr_k=mrr_k))
     metrics["answered"] = answered / max(len(golden.questions), 1)
     metrics["context_docs"] = statistics.fmean(d["context_docs"] for d in details) if details else 0.0
+    if details:
+        metrics["answer_focus"] = statistics.fmean(d["focus"] for d in details)
+    precisions = [d["answer_precision"] for d in details if d["answer_precision"] is not None]
+    if precisions:  # like the other reference metrics: absent (not 0) without references
+        metrics["answer_precision"] = statistics.fmean(precisions)
     runs = gateway.settings.llm.judge_runs
     if gateway.endpoint is not None and runs > 0:
         judged = [(d["question"], d["reference"], d["answer"]) for d in details if d["reference"] is not None]
@@ -279,7 +296,9 @@ def evaluate_answers(
 def prompt_gate_minimums(settings, metrics: dict[str, float]) -> tuple[dict[str, float], dict[str, str]]:
     """The release gate's thresholds, and the checks skipped for this golden set (with why).
 
-    Reference-based checks apply only when the golden set has reference answers.
+    Reference-based checks (answer similarity, token F1) apply only when the golden set has
+    reference answers; answer focus needs none. Answer precision is reported, not gated: against a
+    terse reference ("0.45") a whole-sentence answer scores low however right it is.
     """
     cfg = settings.prompt
     minimums = {
@@ -288,6 +307,7 @@ def prompt_gate_minimums(settings, metrics: dict[str, float]) -> tuple[dict[str,
         "sentence_completeness": cfg.gate_min_sentence_completeness,
         "answer_relevance": cfg.gate_min_answer_relevance,
         "citation_coverage": cfg.gate_min_citation_coverage,
+        "answer_focus": cfg.gate_min_answer_focus,
     }
     skipped: dict[str, str] = {}
     for name, threshold in (("answer_similarity", cfg.gate_min_answer_similarity), ("token_f1", cfg.gate_min_token_f1)):

@@ -36,6 +36,7 @@ from indexes.prompts import PromptSpec, render
 from infra.clients.embedding import Embedder
 from infra.clients.mlflow_prompts import PromptRegistry
 from infra.clients.qdrant_index import Retriever, VectorIndex
+from infra.rag.indexing import collection_embedder
 from infra.settings import TandemSettings
 from infra.stores.requests import RequestEvent, RequestLog, ResponseCache, clean_label, clean_text, for_log
 
@@ -47,6 +48,10 @@ REFUSAL_LEAK = "I can't share that answer: it repeated part of my instructions."
 
 class NotReady(RuntimeError):
     """The gateway has no production prompt or no live index yet; the message says what to run."""
+
+
+class EmbedderMismatch(NotReady):
+    """The live collection was embedded by another embedder than this process's; the message says what to set or run."""
 
 
 class EventNotWritten(RuntimeError):
@@ -110,10 +115,26 @@ class Gateway:
 
     # -- the shared answer path (also used by the golden-set evaluation) --------
     def retriever(self, collection: str) -> Retriever:
+        """The retriever of one collection, after checking that it was built by this process's embedder.
+
+        Questions are embedded through the embedder's cache (``embedder.queries``):
+        the guardrails' check has usually embedded the question already, and
+        the offline generator embeds it again; one model call serves all three.
+
+        Raises:
+            EmbedderMismatch: the collection was embedded by another embedder.
+        """
         if collection not in self._retrievers:
+            built_with = collection_embedder(self.index, collection)
+            if built_with is not None and built_with != self.embedder.variant:
+                raise EmbedderMismatch(
+                    f"collection {collection} was embedded with {built_with}, but this process embeds questions with "
+                    f"{self.embedder.variant} (index.embedder): set TANDEM_INDEX__EMBEDDER={built_with}, or run `tandem reindex` "
+                    f"to rebuild the index with {self.embedder.variant}"
+                )
             cfg = self.settings.index
             self._retrievers[collection] = Retriever(
-                self.index, self.embedder.llama, collection=collection, top_k=cfg.top_k, score_threshold=cfg.score_threshold,
+                self.index, self.embedder.queries, collection=collection, top_k=cfg.top_k, score_threshold=cfg.score_threshold,
                 retrieve_chunks=cfg.retrieve_chunks, chunks_per_doc=cfg.chunks_per_doc, mmr_lambda=cfg.mmr_lambda,
                 context_chunks=cfg.context_chunks,
             )

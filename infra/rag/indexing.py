@@ -27,6 +27,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from llama_index.core.schema import TransformComponent
+
 from indexes.chunking import NumberChunks, build_splitter
 from indexes.corpus import to_llama_document
 from indexes.plan import IndexPlan, complete_documents, plan_index
@@ -44,9 +46,16 @@ log = logging.getLogger(__name__)
 
 
 def index_config(settings: TandemSettings, embedder: Embedder) -> dict[str, Any]:
-    """What decides the vectors besides the text: a change here re-embeds everything."""
+    """What decides the vectors besides the text: a change here re-embeds everything.
+
+    The embedder (``onnx-int8``, ``onnx-fp32``, ``torch-fp32``) is part of it:
+    switching ``index.embedder`` rebuilds the whole collection at the next
+    reindex, and each point records it (``embedder`` in its payload) so the
+    gateway can refuse to query a collection with another embedder.
+    """
     return {
         "embedding_model": embedder.name,
+        "embedder": embedder.variant,
         "dimension": embedder.dimension,
         "chunk_size": settings.index.chunk_size,
         "chunk_overlap": settings.index.chunk_overlap,
@@ -224,10 +233,37 @@ def _pipeline(settings: TandemSettings, index: VectorIndex, collection: str, emb
     # No docstore: which documents to embed is decided by the plan above, from
     # the collections themselves, so there is no second store to keep in step.
     return IngestionPipeline(
-        transformations=[splitter, NumberChunks(), embedder.llama],
+        transformations=[splitter, NumberChunks(), RecordEmbedder(embedder=embedder.variant), embedder.llama],
         vector_store=index.vector_store(collection),
         disable_cache=True,
     )
+
+
+EMBEDDER_KEY = "embedder"
+# Collections built before the embedder was recorded were all built by sentence-transformers.
+LEGACY_EMBEDDER = "torch-fp32"
+
+
+class RecordEmbedder(TransformComponent):
+    """Writes the embedder's name into each chunk's metadata (a payload key in Qdrant), outside the embedded text."""
+
+    embedder: str
+
+    def __call__(self, nodes, **kwargs):
+        for node in nodes:
+            node.metadata[EMBEDDER_KEY] = self.embedder
+            for keys in (node.excluded_embed_metadata_keys, node.excluded_llm_metadata_keys):
+                if EMBEDDER_KEY not in keys:
+                    keys.append(EMBEDDER_KEY)
+        return nodes
+
+
+def collection_embedder(index: VectorIndex, collection: str) -> str | None:
+    """The embedder that built ``collection`` (from one of its points), or None when it holds no point."""
+    records, _ = index.client.scroll(collection, limit=1, with_payload=[EMBEDDER_KEY], with_vectors=False)
+    if not records:
+        return None
+    return (records[0].payload or {}).get(EMBEDDER_KEY) or LEGACY_EMBEDDER
 
 
 def manifest(corpus: LoadedCorpus, result: BuildResult, build: BuildPlan, gate: dict[str, Any] | None) -> dict[str, Any]:

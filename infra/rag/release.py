@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from indexes.prompts import DEFAULT_PARAMS, DEFAULT_TEMPLATE, PromptSpec
@@ -39,20 +40,27 @@ class PromptRelease:
     previous: int | None
     message: str
     pinned: bool = False  # the gate passed but a rollback pinned ``production``
+    awaiting_approval: bool = False  # the gate passed; ``prompt.require_approval`` wants a person's approval first
+    evidence: dict[str, Any] | None = None  # what the move records (kept for the move after an approval)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "collection": self.collection, "gate": self.gate.to_dict(), "moved": self.moved,
-                "previous": self.previous, "message": self.message, "pinned": self.pinned}
+                "previous": self.previous, "message": self.message, "pinned": self.pinned,
+                "awaiting_approval": self.awaiting_approval, "evidence": self.evidence}
 
 
-def release_prompt(settings: TandemSettings, version: int, *, actor: str | None = None, reason: str | None = None, force_eval: bool = False) -> PromptRelease:
+def release_prompt(
+    settings: TandemSettings, version: int, *, actor: str | None = None, reason: str | None = None, force_eval: bool = False,
+    golden_path: Path | None = None,
+) -> PromptRelease:
     """Evaluate a prompt version on the golden set over ``docs-live``; move ``production`` only if it passes.
 
     The verdict is also stored on the version as tags (``gate``, ``gate.<metric>``).
     While a rollback pins ``production``, the gate still runs and its verdict
     is stored, but the alias stays (``moved=False, pinned=True``) until
     ``tandem unpin prompt``; this holds for a person's ``tandem prompts
-    promote`` too.
+    promote`` too. ``golden_path`` (default: the settings') is the golden
+    set the gate answers.
     """
     registry = build_prompt_registry(settings)
     spec = registry.get(version)
@@ -60,7 +68,7 @@ def release_prompt(settings: TandemSettings, version: int, *, actor: str | None 
     collection = build_vector_index(settings).live_collection()
     if collection is None:
         raise RuntimeError(f"'{settings.index.live_alias}' points at no collection: run `tandem reindex` first")
-    golden = load_golden(settings.resolved_golden_path)
+    golden = load_golden(golden_path or settings.resolved_golden_path)
     gate = evaluate_prompt(gateway, golden, build_rag_tracking(settings), prompt=spec, collection=collection, force=force_eval)
     for check in gate.checks:
         registry.client.set_prompt_version_tag(registry.name, version, f"gate.{check.name}", f"{check.value:.4f}")
@@ -74,11 +82,16 @@ def release_prompt(settings: TandemSettings, version: int, *, actor: str | None 
         return PromptRelease(version, collection, gate, False, previous, f"HOLD: v{version} failed the release gate ({gate.describe()})")
     if previous == version:
         return PromptRelease(version, collection, gate, False, previous, f"v{version} is already {settings.prompt.production_alias}")
-    try:
-        move_prompt(
-            settings, version, reason=reason or f"release gate passed on {collection}",
-            evidence={"gate": gate.to_dict(), "collection": collection, "golden_set": golden.path, "model": gated_model}, actor=actor,
+    evidence = {"gate": gate.to_dict(), "collection": collection, "golden_set": golden.path, "model": gated_model}
+    if settings.prompt.require_approval:  # compliance sign-off: the prompt-release run pauses for it (tasks.approval)
+        return PromptRelease(
+            version, collection, gate, False, previous,
+            f"HOLD: v{version} passed the release gate ({gate.describe()}); production needs a person's approval "
+            f"(prompt.require_approval): a run of the prompt-release deployment asks for it in the Prefect UI",
+            awaiting_approval=True, evidence=evidence,
         )
+    try:
+        move_prompt(settings, version, reason=reason or f"release gate passed on {collection}", evidence=evidence, actor=actor)
     except PointerPinned as exc:
         log.warning("v%s passed the release gate but stays off production: %s", version, exc)
         return PromptRelease(version, collection, gate, False, previous,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ from models.metrics import calibration_table, classification_metrics, feature_im
 from models.schema import DatasetSchema
 from models.scoring import predict_proba
 from models.split import Split, time_split
-from models.training import TrainParams, train_booster
+from models.training import TrainedModel, TrainParams, train_booster
 from infra.risk.training_set import TrainingSet
 from infra.settings import TandemSettings
 
@@ -104,11 +106,69 @@ def _evaluate(
     )
 
 
-def fit_model(training_set: TrainingSet, schema: DatasetSchema, params: TrainParams) -> FitResult:
-    """Time split (train / valid / out-of-time test), XGBoost ``hist`` with early stopping, test metrics and importance."""
+def train_booster_dask(
+    client: Any,
+    train_X: pd.DataFrame,
+    train_y: np.ndarray,
+    valid_X: pd.DataFrame,
+    valid_y: np.ndarray,
+    *,
+    feature_types: list[str],
+    params: TrainParams,
+) -> TrainedModel:
+    """``models.training.train_booster``'s fit, run by ``xgboost.dask`` across the workers of ``client``'s cluster.
+
+    The rows are cut into one partition per worker and sent to the workers;
+    builds histograms of its share and XGBoost's collective sums them, so the
+    trees match a one-process fit closely (the quantile sketch is merged across
+    workers, so not bit for bit). Same parameters, same early stopping on the
+    valid set.
+
+    Args:
+        client: a ``distributed.Client`` on the cluster (see ``infra.compute.training_client``).
+        train_X, train_y, valid_X, valid_y: as for ``train_booster``.
+        feature_types: "q"/"c" per column.
+        params: hyper-parameters; ``nthread`` is left to each worker's own threads.
+    """
+    import dask.dataframe as dd
+    import xgboost.dask as dxgb  # the submodule is not imported by ``import xgboost``
+
+    workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+
+    def matrix(X: pd.DataFrame, y: np.ndarray) -> Any:
+        parts = max(1, min(workers, len(X)))
+        frame = dd.from_pandas(X.reset_index(drop=True), npartitions=parts)
+        labels = dd.from_pandas(pd.Series(np.asarray(y, dtype=np.float64)), npartitions=parts)
+        frame, labels = client.persist([frame, labels])  # the shares now live on the workers
+        return dxgb.DaskDMatrix(client, frame, labels, feature_types=feature_types, enable_categorical=True)
+
+    dtrain, dvalid = matrix(train_X, train_y), matrix(valid_X, valid_y)
+    xgb_params = {k: v for k, v in params.xgb_params().items() if k != "nthread"}
+    output = dxgb.train(
+        client, xgb_params, dtrain, num_boost_round=params.num_boost_round, evals=[(dvalid, "valid")],
+        early_stopping_rounds=params.early_stopping_rounds if params.early_stopping_rounds > 0 else None,
+    )
+    booster, history = output["booster"], output["history"]
+    if booster.attr("best_iteration") is None:
+        last = booster.num_boosted_rounds() - 1
+        booster.set_attr(best_iteration=str(last), best_score=repr(float(history["valid"]["auc"][last])))
+    return TrainedModel(
+        booster=booster, best_iteration=int(booster.attr("best_iteration")), best_score=float(booster.attr("best_score")),
+        evals_result=history,
+    )
+
+
+def fit_model(training_set: TrainingSet, schema: DatasetSchema, params: TrainParams, *, dask_client: Any = None) -> FitResult:
+    """Time split (train / valid / out-of-time test), XGBoost ``hist`` with early stopping, test metrics and importance.
+
+    With ``dask_client`` (``training.engine=dask``) the booster is fitted across
+    the cluster's workers (``train_booster_dask``); the split, test metrics and
+    importance stay in this process, as they are for a local fit.
+    """
     split = time_split(training_set.frame, time_column=schema.event_time_column)
     X, y = _matrices(split, schema)
-    trained = train_booster(X["train"], y["train"], X["valid"], y["valid"], feature_types=feature_types(schema), params=params)
+    fit = train_booster if dask_client is None else partial(train_booster_dask, dask_client)
+    trained = fit(X["train"], y["train"], X["valid"], y["valid"], feature_types=feature_types(schema), params=params)
     return _evaluate(
         trained.booster, training_set, schema, split, X, y, params=params,
         valid_auc=trained.best_score,  # early stopping's own validation AUC at the best round

@@ -273,11 +273,13 @@ def promote_by_hand(
     reason: str,
     actor: str,
     champion_alias: str,
+    approval: dict[str, Any] | None = None,
 ) -> PointerMove:
     """A person promotes a version the gate HELD (never one it REJECTED or never judged).
 
     The move is recorded in the pointer ledger as a human decision: the person
-    as actor, their reason, and the gate's verdict as evidence.
+    as actor, their reason, and the gate's verdict as evidence; ``approval``
+    (a paused run's form: flow run, approver, reason) is added to it when given.
 
     Raises:
         NotPromotable: Unknown, never gated, rejected, or already champion.
@@ -301,6 +303,8 @@ def promote_by_hand(
         raise NotPromotable(f"v{version} is already {champion_alias}")
     verdict = stored_verdict(registry, str(version))
     evidence = {"decision": "human decision", "version": str(version), "run_id": known[str(version)].run_id, "verdict": verdict}
+    if approval:
+        evidence["approval"] = approval
     moved = move(str(version), reason=f"human decision over gate {decision}: {reason}", evidence=evidence, actor=actor)
     registry.set_version_tags(str(version), {"human.decision": "PROMOTE", "human.actor": moved.actor, "human.reason": reason})
     return moved

@@ -8,13 +8,17 @@ is missing or failed.
 prompt alias ``production``, Qdrant alias ``docs-live``) moves. Each move
 records old value, new value, actor, reason and evidence, in the same
 transaction that applies it, so the ledger and the pointer never disagree.
+Its rows form one hash chain (each carries sha256 of its content and the
+previous row's hash), so an edited or deleted row shows (``verify_chain``).
 """
 
 from __future__ import annotations
 
 import getpass
+import hashlib
+import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -412,6 +416,99 @@ class Pin:
 RECONCILE_REASON = "reconcile: the live value differed from the ledger's last move (changed outside the ledger)"
 
 
+# -- the hash chain ------------------------------------------------------------
+GENESIS_HASH = "0" * 64  # the "previous hash" of the first row
+# PostgreSQL advisory lock that serializes appends to the chain across pointers
+# (the per-pointer row lock alone would let two pointers' moves fork it).
+_CHAIN_LOCK_KEY = 0x74616E64656D  # "tandem"
+
+
+def _utc_text(at: datetime) -> str:
+    # SQLite hands timestamps back naive (they were written in UTC), PostgreSQL aware.
+    at = at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_hash(row: Mapping[str, Any], prev_hash: str) -> str:
+    """sha256 over a pointer-ledger row's canonical content and the previous row's hash.
+
+    Canonical: the row's fields (id, pointer, values, actor, reason, evidence,
+    time in UTC to the microsecond) as JSON with sorted keys and no spaces, so
+    SQLite and PostgreSQL give the same text for the same row.
+    """
+    content = {
+        "id": int(row["id"]), "pointer": row["pointer"], "old_value": row["old_value"], "new_value": row["new_value"],
+        "actor": row["actor"], "reason": row["reason"], "evidence": row["evidence"], "moved_at": _utc_text(row["moved_at"]),
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{prev_hash}\n{text}".encode()).hexdigest()
+
+
+def _lock_chain(conn: Connection) -> None:
+    """Hold the chain's append lock until the transaction ends (SQLite: the immediate transaction holds it)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+
+
+def _seal_tail(conn: Connection) -> str:
+    """Chain the rows after the last hashed one (rows written before the chain existed); return the head hash.
+
+    Only the unhashed tail is sealed: an unhashed row between hashed ones is
+    left for ``verify_chain`` to report, never papered over.
+    """
+    last = conn.execute(
+        sa.select(pointer_moves.c.id, pointer_moves.c.row_hash)
+        .where(pointer_moves.c.row_hash.is_not(None)).order_by(pointer_moves.c.id.desc()).limit(1)
+    ).first()
+    prev, after = (last.row_hash, last.id) if last else (GENESIS_HASH, None)
+    query = sa.select(pointer_moves).order_by(pointer_moves.c.id)
+    if after is not None:
+        query = query.where(pointer_moves.c.id > after)
+    for row in conn.execute(query).mappings().all():
+        digest = chain_hash(row, prev)
+        conn.execute(pointer_moves.update().where(pointer_moves.c.id == row["id"]).values(prev_hash=prev, row_hash=digest))
+        prev = digest
+    return prev
+
+
+def seal_pointer_moves(engine: Engine) -> int:
+    """Give pointer moves written before the hash chain existed their hashes (the ops database's migration).
+
+    Returns:
+        How many rows were sealed (0 on an up-to-date database: one read, no write lock).
+    """
+    with engine.connect() as conn:
+        newest = conn.execute(
+            sa.select(pointer_moves.c.id, pointer_moves.c.row_hash).order_by(pointer_moves.c.id.desc()).limit(1)
+        ).first()
+        if newest is None or newest.row_hash is not None:
+            return 0
+        unsealed = conn.execute(sa.select(sa.func.count()).where(pointer_moves.c.row_hash.is_(None))).scalar_one()
+    with write_transaction(engine) as conn:
+        _lock_chain(conn)
+        _seal_tail(conn)
+    return unsealed
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """What ``verify_chain`` found.
+
+    Attributes:
+        rows: rows checked (up to and including the first broken one).
+        broken_id: the first row that breaks the chain, or None.
+        problem: why it breaks it, in one line.
+    """
+
+    rows: int
+    broken_id: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None
+
+
 class PointerLedger:
     """Every move of a live pointer, recorded with who, why and the evidence.
 
@@ -419,6 +516,9 @@ class PointerLedger:
     one lock per pointer (``SELECT ... FOR UPDATE`` on its ``pointer_heads``
     row on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so concurrent moves
     queue up and each row's old value is the value it really replaced.
+    Appending a row also takes the hash chain's lock (a transaction-scoped
+    advisory lock on PostgreSQL; SQLite's write lock already serializes), so
+    moves of different pointers never link to the same previous row.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -560,21 +660,54 @@ class PointerLedger:
             )
         return move
 
+    def note(
+        self,
+        pointer: str,
+        *,
+        actor: str,
+        reason: str,
+        evidence: dict[str, Any] | None,
+        read_current: Callable[[], str | None] | None = None,
+    ) -> PointerMove:
+        """Record a decision that does not move the pointer (old = new = the live value), under its lock.
+
+        For a rejected or timed-out approval: the ledger keeps who decided what
+        and why even when nothing moved. A rollback skips such rows like unpins.
+
+        Raises:
+            ValueError: an empty reason.
+        """
+        if not reason.strip():
+            raise ValueError(f"a note on {pointer!r} needs a reason")
+        with self._locked(pointer) as conn:
+            last = self._last(conn, pointer)
+            head = last.new_value if last else None
+            current = head if read_current is None else read_current()
+            if last is not None and current != head:
+                self._insert(conn, pointer, head, current, "tandem", RECONCILE_REASON,
+                             {"action": "reconcile", "ledger_head": head, "live": current})
+            return self._insert(conn, pointer, current, current, actor, reason, evidence)
+
     @staticmethod
     def _insert(conn, pointer, old_value, new_value, actor, reason, evidence) -> PointerMove:
         moved_at = _now()
+        _lock_chain(conn)  # one chain for all pointers: appends queue up, whatever pointer they move
+        prev = _seal_tail(conn)
         move_id = conn.execute(
             pointer_moves.insert().values(
                 pointer=pointer, old_value=old_value, new_value=new_value,
-                actor=actor, reason=reason, evidence=evidence, moved_at=moved_at,
+                actor=actor, reason=reason, evidence=evidence, moved_at=moved_at, prev_hash=prev,
             )
         ).inserted_primary_key[0]
+        # Hash the row as the database hands it back (JSON and timestamps round-tripped), as verify will read it.
+        stored = conn.execute(sa.select(pointer_moves).where(pointer_moves.c.id == move_id)).mappings().one()
+        conn.execute(pointer_moves.update().where(pointer_moves.c.id == move_id).values(row_hash=chain_hash(stored, prev)))
         return PointerMove(move_id, pointer, old_value, new_value, actor, reason, evidence, moved_at)
 
     @staticmethod
     def _last(conn, pointer: str) -> PointerMove | None:
         row = conn.execute(
-            sa.select(pointer_moves).where(pointer_moves.c.pointer == pointer).order_by(pointer_moves.c.id.desc()).limit(1)
+            sa.select(*_MOVE_COLUMNS).where(pointer_moves.c.pointer == pointer).order_by(pointer_moves.c.id.desc()).limit(1)
         ).mappings().first()
         return PointerMove(**row) if row else None
 
@@ -590,7 +723,7 @@ class PointerLedger:
     @staticmethod
     def _rollback_target(conn, pointer: str) -> PointerMove:
         last = conn.execute(
-            sa.select(pointer_moves)
+            sa.select(*_MOVE_COLUMNS)
             .where(pointer_moves.c.pointer == pointer)
             .where(pointer_moves.c.old_value.is_distinct_from(pointer_moves.c.new_value))  # not an unpin
             .order_by(pointer_moves.c.id.desc())
@@ -609,7 +742,7 @@ class PointerLedger:
     # -- reads -----------------------------------------------------------------
     def history(self, pointer: str | None = None, *, limit: int = 50) -> list[PointerMove]:
         """Moves, newest first."""
-        query = sa.select(pointer_moves).order_by(pointer_moves.c.id.desc()).limit(limit)
+        query = sa.select(*_MOVE_COLUMNS).order_by(pointer_moves.c.id.desc()).limit(limit)
         if pointer:
             query = query.where(pointer_moves.c.pointer == pointer)
         with self._engine.connect() as conn:
@@ -639,3 +772,31 @@ class PointerLedger:
             names = conn.execute(sa.select(pointer_heads.c.pointer).where(pointer_heads.c.pinned.is_(True))
                                  .order_by(pointer_heads.c.pointer)).scalars().all()
             return [self._pin(conn, n) for n in names]
+
+    def verify_chain(self) -> ChainCheck:
+        """Walk the whole ledger in order and check every row's hash and its link to the row before.
+
+        Returns:
+            The rows checked and, if the chain breaks, the first row that breaks it and why:
+            an edited row no longer matches its own hash; after a deleted row the
+            next one's link names a row that is not there.
+        """
+        prev, prev_id, n = GENESIS_HASH, None, 0
+        with self._engine.connect() as conn:
+            for row in conn.execute(sa.select(pointer_moves).order_by(pointer_moves.c.id)).mappings():
+                n += 1
+                where = f"row #{row['id']} ({row['pointer']}, {_utc_text(row['moved_at'])[:19]})"
+                if row["row_hash"] is None or row["prev_hash"] is None:
+                    return ChainCheck(n, row["id"], f"{where} has no hash: it was written outside tandem after the chain began")
+                if row["prev_hash"] != prev:
+                    before = f"row #{prev_id}" if prev_id is not None else "the start of the ledger"
+                    return ChainCheck(n, row["id"], f"{where} does not follow {before}: a row between them was deleted, "
+                                                    f"or a link was edited")
+                if chain_hash(row, prev) != row["row_hash"]:
+                    return ChainCheck(n, row["id"], f"{where} does not match its hash: it was edited after it was written")
+                prev, prev_id = row["row_hash"], row["id"]
+        return ChainCheck(n)
+
+
+# PointerMove's fields: the hash columns are the chain's, not the move's.
+_MOVE_COLUMNS = tuple(pointer_moves.c[name] for name in PointerMove.__dataclass_fields__)

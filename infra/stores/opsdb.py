@@ -2,7 +2,8 @@
 
 SQLAlchemy Core on any URL: SQLite under the data dir by default,
 ``postgresql://...`` in production. Tables are created on first use
-(``create_all`` is idempotent); there is nothing to migrate yet.
+(``create_all`` is idempotent); columns added since a table shipped are added
+in place and older pointer moves get their hash chain (``_migrate``).
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ pointer_moves = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("evidence", sa.JSON),
     sa.Column("moved_at", sa.DateTime(timezone=True), nullable=False),
+    # Tamper evidence: sha256 over the row's canonical content and the previous
+    # row's hash (``infra.stores.ledger.chain_hash``); `tandem pointers verify`.
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("row_hash", sa.String(64)),
 )
 
 # One row per pointer: the row a move locks (``SELECT ... FOR UPDATE`` on
@@ -263,6 +268,22 @@ check_results = sa.Table(
 )
 
 
+# The calibrated levels a check was graded with, stored with the version they
+# belong to (issue 11, point 5): the live index collection for the RAG checks
+# (the risk scorer's live with its MLflow model version, as tags). Later nights
+# reuse a row while the version and the policy entry (``policy``) are unchanged.
+calibrations = sa.Table(
+    "calibrations",
+    metadata,
+    sa.Column("asset", sa.String(100), primary_key=True),
+    sa.Column("version", sa.String(200), primary_key=True),
+    sa.Column("check", sa.String(60), primary_key=True),
+    sa.Column("subject", sa.String(200), primary_key=True),  # '' for the asset itself
+    sa.Column("policy", sa.Text, nullable=False),  # models.alerting.policy_fingerprint of the entry
+    sa.Column("calibration", sa.JSON, nullable=False),  # models.alerting.Calibration.to_dict()
+    sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # API keys of the HTTP service (``tandem keys create|list|revoke``). The key
 # itself is never stored: only a salted SHA-256 of its secret part, looked up
 # by the public key id that prefixes it. A key maps to exactly one tenant.
@@ -340,4 +361,30 @@ def create_ops_engine(url: str) -> Engine:
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
     metadata.create_all(engine)
+    _migrate(engine)
     return engine
+
+
+# Columns added after a table first shipped: (table, column DDL). ``create_all``
+# creates missing tables, never missing columns; these are added in place.
+_ADDED_COLUMNS = (
+    ("pointer_moves", "prev_hash VARCHAR(64)"),
+    ("pointer_moves", "row_hash VARCHAR(64)"),
+)
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring an existing database up to this schema: add new columns, hash-chain older pointer moves."""
+    have = {t: {c["name"] for c in sa.inspect(engine).get_columns(t)} for t in {t for t, _ in _ADDED_COLUMNS}}
+    for table, ddl in _ADDED_COLUMNS:
+        if ddl.split()[0] in have[table]:
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {ddl}")
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # another process added it first
+            if ddl.split()[0] not in {c["name"] for c in sa.inspect(engine).get_columns(table)}:
+                raise
+    from infra.stores.ledger import seal_pointer_moves  # here: ledger imports this module
+
+    seal_pointer_moves(engine)

@@ -111,6 +111,7 @@ def _retrain_waits_for_labels_then_goes_through_the_gate(ticket_id: int, night: 
     remedy = waiting["remedy"]
     assert remedy["state"] == "waiting for labels" and remedy["labels"]["matured"] == 0
     assert remedy["due"] == str(SHOCK + timedelta(days=1 + 5))  # 2 shifted days needed, labels after 5
+    assert remedy["scheduled_run_id"] is None and "not scheduled" in remedy["schedule"]  # a direct call: no deployment
     ran = asyncio.run(remediate(ticket_id, SHOCK_END))
     assert ran["action"] == "retrain"
     remedy = ran["remedy"]

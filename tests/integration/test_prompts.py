@@ -67,7 +67,8 @@ def test_the_built_in_prompt_passes_its_gate_and_the_move_is_recorded(indexed):
     move = build_pointer_ledger(get_settings()).last_move(prompt_pointer(get_settings()))
     assert move.new_value == str(version) and move.evidence["gate"]["passed"] is True
     assert {c["name"] for c in move.evidence["gate"]["checks"]} == {
-        "answered", "faithfulness", "sentence_completeness", "answer_relevance", "citation_coverage", "answer_similarity", "token_f1"}
+        "answered", "faithfulness", "sentence_completeness", "answer_relevance", "citation_coverage", "answer_focus",
+        "answer_similarity", "token_f1"}
 
     again = release_prompt(get_settings(), version)  # same versions: the MLflow result is reused
     assert again.gate.reused_run and again.moved is False

@@ -105,6 +105,9 @@ def test_a_night_of_the_tiny_corpus_measures_every_rag_check(live):
     assert drift.value is not None and 0.0 <= drift.value <= 1.0 and drift.n == 32
     assert by[("tenant_cost", "retail")].value == pytest.approx(3.0 + 2 / 10, rel=0.01)  # 32 questions against 10 a night
     assert by[("tenant_cost", "newbie")].value is None  # no baseline yet
+    # three times the questions at the same tokens per question: the volume line moves, the per-question one does not
+    per_question = by[("tenant_cost_per_question", "retail")]
+    assert per_question.value == pytest.approx(1.0) and per_question.evidence["tenant"] == "retail"
     assert by[("provider_model", None)].value == 1.0
     assert by[("provider_model", None)].evidence["reported"] == {"chat-2": 32}
     assert by[("bad_feedback", None)].value == pytest.approx(1 / 3)

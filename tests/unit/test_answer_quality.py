@@ -12,6 +12,7 @@ from indexes.rag_metrics import (
     sentence_completeness,
     strip_citations,
     token_f1,
+    token_precision,
 )
 from indexes.sentences import claim_status, looks_whole, sentences, text_units
 
@@ -93,6 +94,15 @@ def test_uncited_or_miscited_claims_are_not_faithful_and_paraphrases_need_suppor
     assert claim_faithfulness(checks, [False, False, True]) == pytest.approx(1 / 3)  # the caller found support for the paraphrase
     with pytest.raises(ValueError, match="flags"):
         claim_faithfulness(checks, [True])
+
+
+def test_token_precision_falls_with_padding_while_recall_stays():
+    reference = "The limit is 0.45 for unsecured loans."
+    answer = "The limit is 0.45 for unsecured loans."
+    padded = answer + " Pay slips are checked twice. The bureau feed arrives at night. Fees are waived in March."
+    assert token_precision(answer, reference) == pytest.approx(1.0)
+    assert token_precision(padded, reference) == pytest.approx(8 / 24)  # "0.45" is two words, "0" and "45"
+    assert token_precision("", reference) == 0.0 and token_precision(answer, "") == 0.0
 
 
 def test_token_f1_and_rouge_l_against_a_reference():

@@ -318,3 +318,22 @@ def test_the_answer_quotes_whole_sentences_and_the_line_mode_quotes_fragments():
     assert "An object is freed when the object is garbage-collected, but since garbage collection is" in [s for s, _ in fragment.sentences]
     with pytest.raises(ValueError, match="units"):
         ExtractiveGenerator(embed=make_generator()._embed, count_tokens=len, units="words")
+
+
+def test_a_sentence_after_a_heading_opens_its_section_even_in_lower_case():
+    # Given a chunk that starts at its document's heading, whose first sentence starts with a
+    # lower-case name (as a model card's does), and the same sentence at a bare chunk edge
+    sentence = "risk-scorer version 7 was trained on 300 labelled applications and promoted to champion."
+    after_heading = f"# Model card: risk-scorer version 7\n\n{sentence} Version 7 was promoted."
+    at_the_edge = f"{sentence} Version 7 was promoted."
+    # Then after the heading it is quoted; at the edge it may be a cut tail, and is dropped
+    assert split_into_sentences(after_heading) == [sentence, "Version 7 was promoted."]
+    assert split_into_sentences(at_the_edge) == ["Version 7 was promoted."]
+
+
+def test_a_last_sentence_followed_by_a_heading_was_ended_by_it():
+    # Given a paragraph without closing punctuation, then a heading (the chunk did not stop mid-sentence)
+    text = "Terms run from twelve to eighty four months. Loans above the limit need a second approver\n\n## Fees"
+    assert split_into_sentences(text)[-1] == "Loans above the limit need a second approver"
+    # and the same paragraph at the chunk's end is dropped as possibly cut
+    assert split_into_sentences(text.split("\n\n")[0]) == ["Terms run from twelve to eighty four months."]

@@ -122,3 +122,50 @@ def test_metric_drop_is_the_largest_fall_below_the_gated_figures():
 def test_corpus_changes_name_added_changed_and_removed_documents():
     plan = corpus_changes({"a.md": "1", "b.md": "2b", "new.md": "9"}, {"a.md": "1", "b.md": "2", "old.md": "3"})
     assert (plan.added, plan.changed, plan.deleted, plan.unchanged) == (("new.md",), ("b.md",), ("old.md",), ("a.md",))
+
+
+def _cost_events(night, tenant, questions, tokens_each, *, day_offset=0):
+    from datetime import datetime, time, timedelta, timezone
+
+    at = datetime.combine(night, time(10), tzinfo=timezone.utc) - timedelta(days=day_offset)
+    return [{"at": at + timedelta(seconds=i), "kind": "answer", "tenant": tenant, "question": f"q{i}",
+             "total_tokens": tokens_each, "cost_usd": tokens_each / 1e6} for i in range(questions)]
+
+
+def test_cost_per_question_moves_with_the_price_of_a_question_and_volume_with_the_traffic():
+    from datetime import date
+
+    from infra.monitoring.rag import DEFAULT_PARAMS, _tenant_cost
+
+    night = date(2026, 3, 11)  # a Wednesday: the weekday baseline
+    earlier = []
+    for back in range(1, 29):
+        for tenant in ("bulk", "stuffer"):
+            earlier += _cost_events(night, tenant, 20, 1000, day_offset=back)
+    # bulk triples its volume at the same tokens per question; stuffer asks as often, each question twice the tokens
+    tonight = _cost_events(night, "bulk", 60, 1000) + _cost_events(night, "stuffer", 20, 2000)
+
+    lines = {(m.check, m.subject): m for m in _tenant_cost(night, tonight, earlier, DEFAULT_PARAMS["tenant_cost"])}
+
+    assert lines[("tenant_cost", "bulk")].value == pytest.approx(3.0)
+    assert lines[("tenant_cost_per_question", "bulk")].value == pytest.approx(1.0)
+    assert lines[("tenant_cost", "stuffer")].value == pytest.approx(2.0)
+    per_question = lines[("tenant_cost_per_question", "stuffer")]
+    assert per_question.value == pytest.approx(2.0) and per_question.n == 20
+    assert per_question.evidence["tenant"] == "stuffer" and per_question.evidence["tokens_per_question"] == 2000
+    assert per_question.evidence["baseline_tokens_per_question"] == 1000 and per_question.evidence["cost_ratio"] == pytest.approx(2.0)
+    assert lines[("tenant_cost", "bulk")].evidence["tenant"] == "bulk"
+
+
+def test_a_tenant_silent_tonight_or_new_has_no_per_question_figure():
+    from datetime import date
+
+    from infra.monitoring.rag import DEFAULT_PARAMS, _tenant_cost
+
+    night = date(2026, 3, 11)
+    earlier = [e for back in range(1, 10) for e in _cost_events(night, "gone", 20, 1000, day_offset=back)]
+    lines = {(m.check, m.subject): m for m in _tenant_cost(night, _cost_events(night, "new", 30, 900), earlier,
+                                                               DEFAULT_PARAMS["tenant_cost"])}
+    assert lines[("tenant_cost_per_question", "gone")].value is None
+    assert lines[("tenant_cost_per_question", "new")].value is None
+    assert "no per-question baseline" in lines[("tenant_cost_per_question", "new")].note
