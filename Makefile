@@ -33,7 +33,7 @@ export DO_NOT_TRACK ?= 1
 # automation (`tandem setup-prefect`) marks a run Crashed 240 s after its last heartbeat.
 export PREFECT_FLOWS_HEARTBEAT_FREQUENCY ?= 60
 
-.PHONY: setup run stop corpus deploy test test-unit test-integration test-services bench ui serve mlflow-ui lock clean help
+.PHONY: setup run stop corpus deploy test browser test-unit test-integration test-services bench ui serve mlflow-ui lock clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -68,8 +68,16 @@ corpus:  # the main job's own copy of the demo corpus (made once)
 stop:  ## stop the Prefect server and serve process that `make run` / `make ui` / `make serve` started (by pid); the data stays
 	$(PY) -m infra.localserver stop
 
-test: setup  ## the whole suite (unit, integration, services, e2e)
+test: setup browser  ## the whole suite (unit, integration, services, e2e, browser)
 	$(PY) -m pytest
+
+# tests/browser drives Debian's chromium through Playwright (a browser download is impossible here);
+# installed once when missing, with an emoji font so the screenshots show the scorecard's red/green marks.
+browser:  ## install Debian's chromium for the browser test if it is missing (apt-get, as root)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji; \
+		else echo "tests/browser needs /usr/bin/chromium: sudo apt-get install chromium fonts-noto-color-emoji"; fi; fi
 
 test-unit: setup  ## pure functions only (seconds)
 	$(PY) -m pytest tests/unit

@@ -9,18 +9,17 @@ MLflow, local Parquet lake) in a temporary folder, against one Prefect server
 - **overhead**: the backfill flow over one, then ``--tiny-days`` days of 10
   rows, where the rows cost nothing: what the engine and Prefect add per run
   and per partition (planning, task-run states, the ledger, the Dask round
-  trip). The very first run on an engine is timed apart (``cold``): fresh Dask
-  workers import Prefect, pandas and pyarrow then;
+  trip). Fresh Dask workers' imports are timed apart (a long-lived cluster
+  pays them once) and one untimed run of each flow warms each process up;
 - **backfill**: ``--days`` days (default 365) of 2,000 synthetic rows,
   ``mode=all``, 4 days in flight;
-- **score**: the score flow over one day (``cold``: fresh workers import
-  MLflow), then over 10 days holding ``--score-rows`` rows in all (default
-  10,000,000), ``force=True``, with a champion trained once at setup.
+- **score**: the score flow over 10 days holding ``--score-rows`` rows in all
+  (default 10,000,000), ``force=True``, with a champion trained once at setup.
 
 Besides wall time it records CPU seconds per process (this one, which runs
 the flow and, for the LocalCluster, the Dask scheduler; the Prefect server;
-the Dask workers), which says where the time goes, and it projects the
-wall time on N machines from the measured figures (see ``projection``).
+the Dask workers), which says where the time goes, and it projects a Dask
+run's time on N machines from those CPU seconds (see ``projection``).
 
 Two cores shared with other work cannot show a cluster faster than one
 process: the point is the per-partition overhead each engine adds and how
@@ -121,9 +120,9 @@ def _measure(run, partitions: int, worker_pids: set[int]) -> Measure:
 def bench_engine(name: str, days: list[date], tiny: list[date], score_days: list[date], client=None) -> dict[str, Measure]:
     """The runs on one engine (``client`` None: threads here; else the Dask cluster behind it).
 
-    The first run on fresh Dask workers pays their imports (Prefect, pandas,
-    pyarrow; MLflow for the first score run): it is timed on its own
-    (``cold: ...``) so the other figures are those of a warm, long-lived cluster.
+    Fresh Dask workers first import the task modules (timed apart, as a
+    long-lived cluster pays it once), and one untimed run of each flow warms
+    up each process, so the figures are those of a warm, long-lived cluster.
     """
     from flows.backfill import backfill
     from flows.score import score
@@ -139,18 +138,30 @@ def bench_engine(name: str, days: list[date], tiny: list[date], score_days: list
     def score_all(span: list[date]) -> None:
         asyncio.run(score(span[0], end=span[-1], force=True))
 
+    if client is not None:
+        started = time.perf_counter()
+        client.run(_import_task_modules)
+        print(f"[{name}] fresh workers import Tandem's task modules, Prefect, MLflow: {time.perf_counter() - started:.1f} s "
+              "(paid once per worker process, not timed below)", flush=True)
     print(f"[{name}] overhead: 1 then {len(tiny)} days of {TINY_ROWS} rows ...", flush=True)
     _set_tandem_env({**dask, "TANDEM_SYNTHETIC__ROWS_PER_DAY": str(TINY_ROWS)}, client)
-    results["cold: backfill 1 tiny day"] = _measure(lambda: backfill_all(tiny[:1]), 1, worker_pids)
+    backfill_all(tiny[:1])  # warm-up: the first flow run of a process builds its clients and engines
     results["run: backfill 1 tiny day"] = _measure(lambda: backfill_all(tiny[:1]), 1, worker_pids)
     results["tiny days"] = _measure(lambda: backfill_all(tiny), len(tiny), worker_pids)
     _set_tandem_env({**dask, "TANDEM_SYNTHETIC__ROWS_PER_DAY": str(ROWS_PER_DAY)}, client)
     print(f"[{name}] backfill of {len(days)} days ...", flush=True)
     results["backfill"] = _measure(lambda: backfill_all(days), len(days), worker_pids)
-    print(f"[{name}] scoring 1, then {len(score_days)} days ...", flush=True)
-    results["cold: score 1 day"] = _measure(lambda: score_all(score_days[:1]), 1, worker_pids)
+    print(f"[{name}] scoring {len(score_days)} days ...", flush=True)
+    score_all(score_days[:2])  # warm-up: the first score task of a process loads the model's libraries
     results["score"] = _measure(lambda: score_all(score_days), len(score_days), worker_pids)
     return results
+
+
+def _import_task_modules() -> None:
+    """On a Dask worker: what its first task would import (Tandem's tasks, Prefect, MLflow, XGBoost)."""
+    import mlflow.pyfunc  # noqa: F401
+    import tasks.ingest  # noqa: F401
+    import tasks.scoring  # noqa: F401
 
 
 def overheads(runs: dict[str, Measure]) -> tuple[float, float]:
@@ -160,20 +171,21 @@ def overheads(runs: dict[str, Measure]) -> tuple[float, float]:
     return max(0.0, one.wall - per_partition), per_partition
 
 
-def projection(m: Measure, per_run: float, per_partition: float, machines: int, cores: int = CORES_HERE) -> float:
-    """Wall time on ``machines`` machines of ``cores`` cores, from the figures measured here.
+def projection(m: Measure, machines: int, cores: int = CORES_HERE) -> float:
+    """Seconds a Dask run would take on ``machines`` machines of ``cores`` cores, from its CPU seconds measured here.
 
-    What the engine and Prefect add (``per_run`` once, ``per_partition`` per
-    day, both measured with 10-row days whose rows cost nothing) is paid by the
-    one flow process and the Prefect server, so it does not divide; the rest of
-    the wall time is the rows' work, done here on ``CORES_HERE`` cores, and it
-    divides over ``machines * cores``, but never finer than one partition per
-    core. Assumes the Prefect server, the ops database and the object store
-    keep up (PostgreSQL and S3 in production).
+    CPU seconds, not wall time: on a shared machine a process waits for a core
+    (the load average is printed), and CPU is what a machine of its own would
+    spend. The flow process (planning, submitting, collecting, and here the
+    LocalCluster's scheduler) and the Prefect server are one process each, so
+    their CPU does not divide; the workers' CPU (the rows' work and each
+    task's Prefect engine) divides over ``machines * cores`` worker threads,
+    never finer than one partition per thread. The run takes as long as the
+    busiest of the three. Assumes the ops database and the object store keep
+    up (PostgreSQL and S3 in production) and ignores network transfer.
     """
-    fixed = min(m.wall, per_run + per_partition * m.partitions)
-    work_core_seconds = (m.wall - fixed) * CORES_HERE
-    return fixed + work_core_seconds / min(machines * cores, m.partitions)
+    threads = min(machines * cores, m.partitions)
+    return max(m.cpu["flow process"], m.cpu["prefect server"], m.cpu["dask workers"] / threads)
 
 
 def _table(results: dict[str, dict[str, Measure]], rows: dict[str, int]) -> None:
@@ -191,19 +203,26 @@ def _table(results: dict[str, dict[str, Measure]], rows: dict[str, int]) -> None
             total = sum(m.cpu.values()) or 1.0
             shares = ", ".join(f"{k} {v / total:.0%}" for k, v in m.cpu.items() if v > 0.05 * total)
             print(f"- {engine} {run}: {shares}; CPU {total:.1f} s in {m.wall:.1f} s wall ({total / m.wall:.2f} cores busy)")
-    print("\nOverhead each engine adds (from the runs of 10-row days): per run, per partition")
+    print("\nOverhead each engine adds (from the runs of 10-row days): wall per run and per partition; CPU per partition by process")
     for engine, runs in results.items():
         per_run, per_partition = overheads(runs)
-        print(f"- {engine}: {per_run:.2f} s per run, {per_partition:.3f} s per partition")
-    print("\nProjected wall time (s) on N machines of 2 cores (model: overheads serial, row work divided):")
-    print("| engine | run | measured here | N=2 | N=4 | N=8 | N=16 |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+        tiny = runs["tiny days"]
+        cpu = ", ".join(f"{k} {v / tiny.partitions:.3f} s" for k, v in tiny.cpu.items() if k != "other" and v > 0)
+        print(f"- {engine}: {per_run:.2f} s per run, {per_partition:.3f} s per partition; CPU per partition: {cpu}")
+    print("\nDask on N machines of 2 cores (one worker thread per core), projected from the CPU seconds above (a lower bound: waits not counted):")
+    print("| run | wall here | N=1 | N=2 | N=4 | N=8 | N=16 | bound by (N=16) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for engine, runs in results.items():
-        per_run, per_partition = overheads(runs)
+        if not engine.startswith("dask"):
+            continue
         for run in ("backfill", "score"):
             m = runs[run]
-            print(f"| {engine} | {run} | {m.wall:.1f} | "
-                  + " | ".join(f"{projection(m, per_run, per_partition, n):.1f}" for n in (2, 4, 8, 16)) + " |")
+            cpu = m.cpu
+            threads = min(16 * CORES_HERE, m.partitions)
+            bound = max(("flow process", cpu["flow process"]), ("Prefect server", cpu["prefect server"]),
+                        ("Dask workers", cpu["dask workers"] / threads), key=lambda kv: kv[1])[0]
+            print(f"| {run} | {m.wall:.1f} | " + " | ".join(f"{projection(m, n):.1f}" for n in (1, 2, 4, 8, 16)) + f" | {bound} |")
+    print("(The embedded engine is one process: more machines do not help it; it is bound by its own cores.)")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -271,8 +290,8 @@ def main() -> None:
 
     load = os.getloadavg()
     print(f"\nmachine: {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min) at the end")
-    _table(results, {"cold: backfill 1 tiny day": TINY_ROWS, "run: backfill 1 tiny day": TINY_ROWS, "tiny days": n_tiny * TINY_ROWS,
-                     "backfill": n_days * ROWS_PER_DAY, "cold: score 1 day": score_rows // SCORE_DAYS, "score": score_rows})
+    _table(results, {"run: backfill 1 tiny day": TINY_ROWS, "tiny days": n_tiny * TINY_ROWS,
+                     "backfill": n_days * ROWS_PER_DAY, "score": score_rows})
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from prefect import flow
+from prefect.states import Completed
 
 from flows.backfill import backfill
 from flows.nightly_eval import nightly_eval
@@ -18,6 +19,7 @@ from tasks.common import shared_api_client
 from tasks.demo import (
     ask_samples,
     ask_traffic,
+    demo_message,
     edit_corpus_document,
     ensure_prompt,
     nights_to_replay,
@@ -75,7 +77,8 @@ async def demo(days: int = 120, end: date | None = None, shock_days: int = 45, r
             for ticket_id in remedies_due(nightly):
                 remedies.append(await remediate(ticket_id, night))
         answers = ask_samples()
-        return summarize_demo(trained, scored, indexed, released, answers, nights, remedies)
+        summary = summarize_demo(trained, scored, indexed, released, answers, nights, remedies)
+        return Completed(message=demo_message(summary), data=summary)
 
 
 if __name__ == "__main__":

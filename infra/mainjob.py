@@ -211,6 +211,25 @@ def _paused_file(data_dir: Path) -> Path:
     return Path(data_dir).resolve() / "run" / "paused-automations.json"
 
 
+def going_run(client, deployment_id):
+    """A run of the deployment that is pending or running (a ``make run`` interrupted earlier), or None.
+
+    Watching it instead of starting a second one keeps two replays from racing for the same nights.
+    """
+    from prefect.client.schemas.filters import (
+        DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    going = client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+            any_=[StateType.PENDING, StateType.RUNNING]))),
+        limit=1,
+    )
+    return going[0] if going else None
+
+
 def _children(client, run_id, flow_names: dict) -> list[tuple[str, Any]]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
     from prefect.client.schemas.sorting import FlowRunSort
@@ -293,7 +312,7 @@ def print_summary(summary: dict, console: Console, *, run_url: str, ui_url: str,
     tickets = summary.get("tickets") or []
     if tickets:
         table = Table("ticket", "kind", "asset", "status", "opened", "remedy / resolution", box=None, pad_edge=False)
-        for t in tickets[-8:]:
+        for t in tickets[:8]:  # newest first, as the ticket store lists them
             colour = {"open": "red", "acknowledged": "yellow", "resolved": "green"}.get(t["status"], "")
             note = (t.get("resolution") or t.get("remedy") or "").replace("\n", " ")
             table.add_row(f"#{t['id']}", t["kind"], t["asset"], f"[{colour}]{t['status']}[/]", t["opened_night"],
@@ -340,9 +359,13 @@ def run_main_job(parameters: dict, *, console: Console, port: int | None = None)
         pause_remedy_trigger(client, settings.data_dir)
         run = None
         try:
-            run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
+            run = going_run(client, deployment.id)
+            if run is None:
+                run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
             run_url = f"{server.ui_url}/runs/flow-run/{run.id}"
-            console.print(f"started a run of {DEPLOYMENT}: {run_url}", soft_wrap=True)
+            going = not (run.state and run.state.is_scheduled())
+            console.print(f"a run of {DEPLOYMENT} is already going, watching it: {run_url}" if going
+                          else f"started a run of {DEPLOYMENT}: {run_url}", soft_wrap=True)
             progress = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
                                 BarColumn(bar_width=24), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
             with progress:

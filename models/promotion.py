@@ -442,8 +442,8 @@ def decisive_rows(n: int, figure: Interval, threshold: float) -> int | None:
         threshold: The limit it straddles.
 
     Returns:
-        The row count (at least ``n``), or None when the value sits exactly on
-        the threshold (no test size decides it).
+        The row count (at least ``n``), or None when the value sits on the
+        threshold (more than ``PRACTICAL_SIZE_FACTOR`` times ``n`` rows needed).
     """
     if figure.value > threshold:
         side, gap = figure.value - figure.low, figure.value - threshold
@@ -453,7 +453,13 @@ def decisive_rows(n: int, figure: Interval, threshold: float) -> int | None:
         return None
     if side <= 0:
         return n
-    return max(n, math.ceil(n * (side / gap) ** 2))
+    rows = max(n, math.ceil(n * (side / gap) ** 2))
+    # A value (almost) on its threshold gives absurd sizes (674 trillion rows was seen): past
+    # PRACTICAL_SIZE_FACTOR times the test set, no practical test size decides it.
+    return rows if rows <= PRACTICAL_SIZE_FACTOR * n else None
+
+
+PRACTICAL_SIZE_FACTOR = 100
 
 
 def _outcome(figure: Interval, threshold: float, *, at_least: bool) -> Outcome:
@@ -473,13 +479,15 @@ def _limit_check(name: str, label: str, figure: Interval, threshold: float, *, a
     rows = None
     if outcome == "inconclusive":
         rows = decisive_rows(n, figure, threshold)
-        detail += f": inconclusive on {n:,} test rows" + (f"; about {rows:,} would decide it" if rows else "")
+        detail += f": inconclusive on {n:,} test rows" + (
+            f"; about {rows:,} would decide it" if rows else "; the figure sits on its threshold, so no practical test size decides it"
+        )
     return Check(name, outcome == "pass", figure.value, threshold, detail, figure.low, figure.high, outcome, rows)
 
 
 def _size_words(rows: int | None, n: int, positives: int) -> str:
     if rows is None:
-        return "no test size decides it (a figure sits exactly on its threshold)"
+        return "no practical test size decides it (a figure sits on its threshold)"
     return f"a test set of about {rows:,} rows (~{math.ceil(rows * positives / n):,} positives) would decide it"
 
 

@@ -200,6 +200,24 @@ def _tickets(settings) -> list[dict]:
     return out
 
 
+def demo_message(summary: dict) -> str:
+    """The main job's final state message: what is live, the nights, the tickets.
+
+    e.g. ``champion v3, production v1, docs-live docs-v4; 47 of 47 nights evaluated now; tickets: 1 open, 3 resolved``.
+    """
+    answers = summary.get("answers") or []
+    prompt = next((a["prompt_version"] for a in answers if a.get("prompt_version")), None)
+    index = next((a["index_version"] for a in answers if a.get("index_version")), None)
+    nights = summary.get("nightly") or []
+    evaluated = sum(1 for n in nights if not n.get("skipped"))
+    statuses: dict[str, int] = {}
+    for t in summary.get("tickets") or []:
+        statuses[t["status"]] = statuses.get(t["status"], 0) + 1
+    tickets = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "none"
+    return (f"champion v{summary.get('champion')}, production v{prompt}, docs-live {index}; "
+            f"{evaluated} of {len(nights)} nights evaluated now; tickets: {tickets}")
+
+
 @task(name="summarize-demo")
 def summarize_demo(trained: dict, scored: list[dict], indexed: dict, released: dict, answers: list[dict],
                    nightly: list[dict] | None = None, remedies: list[dict] | None = None) -> dict:

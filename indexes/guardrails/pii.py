@@ -450,7 +450,8 @@ _AFTER_NAME_STOP = frozenset(
     "street st road rd avenue ave lane drive bank group ltd inc llc gmbh plc university college school hospital station airport "
     "mode policy rule rules chapter score model team fund card loan account support service services desk centre center office "
     "january february march april may june july august september october november december monday tuesday wednesday thursday "
-    "friday saturday sunday the and or of for to in on at by with from".split()
+    "friday saturday sunday the and or of for to in on at by with from back tools tool hat api apis interface posts onboarding "
+    "day days guide notes note".split()
 )
 _ROLE_BEFORE = re.compile(
     r"\b(?:customer|client|applicant|co-applicant|borrower|guarantor|debtor|tenant|member|cardholder|account\s+holder|"
@@ -460,7 +461,7 @@ _ROLE_BEFORE = re.compile(
 _EN_FUNCTION = frozenset(
     "the a an and or of to in on for is are was were be been do does did i you he she it we they my your his her our their "
     "this that what which how when why who can could would should will may might must has have had not no yes if so as at by "
-    "with from about asked asks says said wants wanted called calls paid pays sent sends needs".split()
+    "with from about asked asks says said wants wanted called calls paid pays sent sends needs per day week month year".split()
 )
 
 

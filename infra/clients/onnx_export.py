@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -96,8 +97,11 @@ def ensure_onnx_model(variant: str, *, model_dir: Path | None = None, cache_dir:
     fp32 = cache_dir / cache_key(model_dir, "onnx-fp32")
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
         work = Path(tmp)
-        fused = fp32 if fp32.is_file() else work / "fused.onnx"
-        if not fp32.is_file():
+        fused = work / "fused.onnx"
+        if fp32.is_file():
+            # A private name: the quantizer writes "<source>-inferred.onnx" next to its source.
+            _link_or_copy(fp32, fused)
+        else:
             _export(model_dir, work / "raw.onnx")
             _optimize(work / "raw.onnx", fused)
         if variant == "onnx-int8":
@@ -107,6 +111,13 @@ def ensure_onnx_model(variant: str, *, model_dir: Path | None = None, cache_dir:
             os.replace(fused, fp32)  # same folder, so the rename is atomic: readers see no file or the whole file
     log.info("built the %s embedding model in %.1f s: %s", variant, time.perf_counter() - started, target)
     return target
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def _export(model_dir: Path, out: Path) -> None:

@@ -4,7 +4,8 @@ A ``prefect server start`` with its UI, on a free loopback port and its own
 PREFECT_HOME, receives a short lifecycle run in this process (small synthetic
 data under a temporary data dir): a backfill of 12 days, a backfill refused for
 an impossible range (end before start), a train that promotes v1, a nightly-eval
-of the last day (nothing scored yet: a red freshness line among green ones), and a run of a ``train`` deployment whose gate holds the challenger
+of the last day (nothing scored yet: a red freshness line among green ones),
+and a run of a ``train`` deployment whose gate holds the challenger
 ``inconclusive`` (the minimum AUC is set to v1's own), which pauses for a person.
 
 Playwright drives Debian's ``/usr/bin/chromium`` (no browser download) and checks
@@ -13,7 +14,7 @@ scorecard artifact (red and green lines), and the paused run's approval form:
 approving it there moves ``champion`` through the pointer ledger with the
 approver and reason typed in the form.
 
-Screenshots of every step go to ``$TANDEM_BROWSER_SHOTS`` (default
+Screenshots of every step go to ``$TANDEM_TEST_BROWSER_SHOTS`` (default
 ``tests/browser/screenshots/``, ignored by git); the test prints the folder.
 """
 
@@ -24,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -35,7 +37,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = Path(os.environ.get("TANDEM_BROWSER_SHOTS") or ROOT / "tests" / "browser" / "screenshots")
+SHOTS = Path(os.environ.get("TANDEM_TEST_BROWSER_SHOTS") or ROOT / "tests" / "browser" / "screenshots")
 START = date(2026, 1, 1)
 END = START + timedelta(days=11)  # 12 days ingested; labels mature after 2
 REFUSED = (END + timedelta(days=5), END + timedelta(days=1))  # end before start
@@ -66,6 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_API_URL": f"{url}/api",
+        "PREFECT_SERVER_UI_V2_ENABLED": "false",  # the classic UI, which this test's text and role selectors were written for
         "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
         "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
     }
@@ -220,8 +223,9 @@ def _flow_run_path(run) -> str:
     return f"/runs/flow-run/{run.id}"
 
 
-RED_OR_NOT = ("e => { let n = e; while (n) { const c = getComputedStyle(n).backgroundColor;"
-              " if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; n = n.parentElement; } return ''; }")
+# The first non-transparent background colour of an element or its ancestors.
+BACKGROUND_JS = ("e => { let n = e; while (n) { const c = getComputedStyle(n).backgroundColor;"
+                 " if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; n = n.parentElement; } return ''; }")
 
 
 def _is_red(colour: str) -> bool:
@@ -265,7 +269,7 @@ def test_on_call_reads_the_runs_and_approves_a_held_promotion_in_the_ui(server, 
     badge.wait_for()
     page.get_by_text(f"end {REFUSED[1]} is before start {REFUSED[0]}: nothing to run").first.wait_for()
     browser.shot("failed-backfill")
-    colour = badge.evaluate(RED_OR_NOT)
+    colour = badge.evaluate(BACKGROUND_JS)
     assert _is_red(colour), f"the Failed badge is not red: {colour}"
 
     # The nightly scorecard artifact, rendered: a red line and green lines (table cells, not raw markdown)
@@ -290,7 +294,9 @@ def test_on_call_reads_the_runs_and_approves_a_held_promotion_in_the_ui(server, 
     assert page.get_by_role("switch").first.get_attribute("aria-checked") == "true"
     browser.shot("approval-form")
     page.get_by_role("button", name="Submit").click()
-    result = held.result()
+    # Read from another thread: Playwright's loop runs in this one, where Prefect's State.result turns async.
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(held.result).result()
     browser.open(_flow_run_path(held.flow_run))
     page.get_by_text("Completed", exact=True).first.wait_for()
     browser.shot("approved-train")

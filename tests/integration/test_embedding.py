@@ -49,7 +49,8 @@ def test_onnx_embeddings_match_sentence_transformers(torch_fp32, variant, min_co
     assert cosine.min() > min_cosine, dict(zip(SENTENCES, cosine.round(5)))
     # the LlamaIndex object the ingestion pipeline and retrievers call gives the same vectors
     np.testing.assert_allclose(np.asarray(onnx.llama.get_text_embedding_batch(SENTENCES)), got, atol=1e-6)
-    np.testing.assert_allclose(onnx.llama.get_query_embedding(SENTENCES[0]), got[0], atol=1e-6)
+    # a question is embedded alone (int8 quantizes activations per batch, so alone is what to compare with)
+    np.testing.assert_allclose(onnx.llama.get_query_embedding(SENTENCES[0]), onnx.embed(SENTENCES[:1])[0], atol=1e-6)
 
 
 def test_batching_by_length_gives_each_text_its_own_vector():

@@ -61,7 +61,7 @@ def test_the_summary_fits_one_screen_and_names_what_is_live():
         "partitions": {"applications": 120}, "failed_partitions": 0, "nightly": [{"night": "2026-01-01"}],
         "remedies": [], "mlflow_tracking_uri": "postgresql://tandem:secret@db/mlflow",
         "tickets": [{"id": i, "kind": "re-index", "asset": "rag", "status": "resolved", "opened_night": "2026-01-01",
-                     "resolution": "docs-live -> docs-v4", "remedy": ""} for i in range(1, 13)],
+                     "resolution": "docs-live -> docs-v4", "remedy": ""} for i in range(12, 0, -1)],  # newest first
     }
     print_summary(summary, console, run_url="http://127.0.0.1:4200/runs/flow-run/x", ui_url="http://127.0.0.1:4200",
                   elapsed_s=61)

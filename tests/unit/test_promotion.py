@@ -226,3 +226,14 @@ def test_verdict_round_trips_through_its_dict(data):
     again = Verdict.from_dict(json.loads(json.dumps(verdict.to_dict())))
     assert again == verdict
     assert again.policy["n_bootstrap"] == 50
+
+
+def test_a_value_on_its_threshold_asks_for_no_absurd_test_size():
+    # Seen in a browser run: AUC equal to min_auc asked for "about 674,259,196,072,930" rows.
+    from models.promotion import PRACTICAL_SIZE_FACTOR, Interval, decisive_rows
+
+    assert decisive_rows(1_000, Interval(0.70, 0.66, 0.74), 0.68) in (4_000, 4_001)  # (0.04 / 0.02)^2 = 4, float rounding
+    assert decisive_rows(1_000, Interval(0.7000001, 0.66, 0.74), 0.70) is None
+    assert decisive_rows(1_000, Interval(0.70, 0.66, 0.74), 0.70) is None
+    near = decisive_rows(1_000, Interval(0.704, 0.66, 0.74), 0.70)  # (0.044 / 0.004)^2 = 121 > 100
+    assert near is None and PRACTICAL_SIZE_FACTOR == 100
