@@ -104,7 +104,9 @@ def main() -> None:
         splitter = build_splitter(settings.index.chunk_size, settings.index.chunk_overlap, embedder.tokenize)
         nodes = NumberChunks()(splitter([to_llama_document(d, "bench") for d in loaded.documents]))
         texts = [n.get_content(metadata_mode="embed") for n in nodes]
-        model = embedder.llama._model
+        from infra.clients.embedding import get_embedder
+
+        model = get_embedder(32, "torch-fp32").llama._model  # raw sentence-transformers fp32, whatever Tandem's default
         model.encode(texts[:8], batch_size=32)  # warm-up
         t = time.perf_counter()
         model.encode(texts, batch_size=settings.index.embed_batch_size, show_progress_bar=False)

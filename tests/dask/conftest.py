@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -85,7 +84,3 @@ def on_dask(dask_cluster: DaskCluster, monkeypatch: pytest.MonkeyPatch) -> Itera
     reset_settings()
     yield dask_cluster
     reset_settings()
-
-
-def data_dir(cluster: DaskCluster) -> Path:
-    return Path(cluster.env["TANDEM_DATA_DIR"])
