@@ -135,6 +135,14 @@ def schedule_retrain(plan: RemedyPlan, deployment: str | None) -> dict[str, Any]
                 "schedule": (f"not scheduled: this remediation ran outside a Prefect deployment (the main job's replay), "
                              f"which re-runs the remedy each night; the retrain starts on the first night from {when.night} "
                              f"that finds the labels matured")}
+    from datetime import datetime, timezone
+
+    if when.scheduled_time <= datetime.now(timezone.utc):
+        # A due date already past (a replay of past nights, a late run): a run scheduled for it would start at
+        # once and race the run that is replaying; the next remediation of this ticket retrains instead.
+        return {"scheduled_for": when.night.isoformat(), "scheduled_run_id": None,
+                "schedule": (f"not scheduled: the due night {when.night} has already passed; the next remediation "
+                             f"of this ticket retrains once the labels have matured")}
     run_id = create_scheduled_run(deployment, when)
     return {"scheduled_for": when.night.isoformat(), "scheduled_run_id": run_id,
             "schedule": (f"retrain scheduled: {deployment} flow run {run_id} for the night {when.night}, "
