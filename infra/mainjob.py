@@ -166,7 +166,7 @@ def wait_for_deployment(client, name: str, serve: dict | None, timeout_s: float 
             time.sleep(1.0)
 
 
-def pause_remedy_trigger(client, data_dir: Path) -> list[str]:
+def pause_remedy_trigger(client, data_dir: Path, wait_s: float = 60.0) -> list[str]:
     """Pause the enabled automations that start ``remediate`` runs; returns their ids (to ``resume``).
 
     The ids are also written to ``<data dir>/run/paused-automations.json``, so
@@ -175,12 +175,21 @@ def pause_remedy_trigger(client, data_dir: Path) -> list[str]:
     from prefect.exceptions import ObjectNotFound
 
     resume(client, data_dir)  # left paused by a run that was killed
-    try:
-        deployment = client.read_deployment_by_name(REMEDY_DEPLOYMENT)
-    except ObjectNotFound:
-        return []
+    # The serve process registers the deployments, then their triggers' automations: the demo deployment
+    # can exist before the remediate trigger does. Wait for it (a fresh `make run` once paused nothing and
+    # the trigger started remediations beside the replay).
+    automations, deadline = [], time.monotonic() + wait_s
+    while True:
+        try:
+            deployment = client.read_deployment_by_name(REMEDY_DEPLOYMENT)
+            automations = client.read_resource_related_automations(f"prefect.deployment.{deployment.id}")
+        except ObjectNotFound:
+            automations = []
+        if automations or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)
     paused = []
-    for automation in client.read_resource_related_automations(f"prefect.deployment.{deployment.id}"):
+    for automation in automations:
         if automation.enabled:
             paused.append(str(automation.id))
     _paused_file(data_dir).parent.mkdir(parents=True, exist_ok=True)
