@@ -315,6 +315,12 @@ def _tokens(text: str) -> list[str]:
     return [t.lower() for t in _TOKEN.findall(text)]
 
 
+def _overlap(answer: str, reference: str) -> tuple[int, int, int]:
+    """Words the answer shares with the reference (multiset), and each side's word count."""
+    a, r = _tokens(answer), _tokens(reference)
+    return sum((Counter(a) & Counter(r)).values()), len(a), len(r)
+
+
 def token_f1(answer: str, reference: str) -> float:
     """Token-level F1 of answer against reference (SQuAD style: lower-cased words, multiset overlap).
 
@@ -325,13 +331,10 @@ def token_f1(answer: str, reference: str) -> float:
     Returns:
         F1 in [0, 1]; 0.0 when either side has no words.
     """
-    a, r = _tokens(answer), _tokens(reference)
-    if not a or not r:
-        return 0.0
-    common = sum((Counter(a) & Counter(r)).values())
+    common, n_answer, n_reference = _overlap(answer, reference)
     if common == 0:
         return 0.0
-    precision, recall = common / len(a), common / len(r)
+    precision, recall = common / n_answer, common / n_reference
     return 2 * precision * recall / (precision + recall)
 
 
@@ -349,10 +352,8 @@ def token_precision(answer: str, reference: str) -> float:
     Returns:
         Precision in [0, 1]; 0.0 when either side has no words.
     """
-    a, r = _tokens(answer), _tokens(reference)
-    if not a or not r:
-        return 0.0
-    return sum((Counter(a) & Counter(r)).values()) / len(a)
+    common, n_answer, _ = _overlap(answer, reference)
+    return common / n_answer if common else 0.0
 
 
 def rouge_l(answer: str, reference: str) -> float:

@@ -11,7 +11,7 @@ when the remedy promoted and the night's checks of its kind are green.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from models.remedy import RemedyPlan, ScheduledRemedy, plan_remedy, schedule_for
@@ -135,8 +135,6 @@ def schedule_retrain(plan: RemedyPlan, deployment: str | None) -> dict[str, Any]
                 "schedule": (f"not scheduled: this remediation ran outside a Prefect deployment (the main job's replay), "
                              f"which re-runs the remedy each night; the retrain starts on the first night from {when.night} "
                              f"that finds the labels matured")}
-    from datetime import datetime, timezone
-
     if when.scheduled_time <= datetime.now(timezone.utc):
         # A due date already past (a replay of past nights, a late run): a run scheduled for it would start at
         # once and race the run that is replaying; the next remediation of this ticket retrains instead.

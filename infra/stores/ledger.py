@@ -620,12 +620,7 @@ class PointerLedger:
             pin = self._pin(conn, pointer)
             if pin is not None and not rollback:
                 raise PointerPinned(pointer, pin.to_dict())
-            last = self._last(conn, pointer)
-            head = last.new_value if last else None
-            current = head if read_current is None else read_current()
-            if last is not None and current != head:
-                self._insert(conn, pointer, head, current, "tandem", RECONCILE_REASON,
-                             {"action": "reconcile", "ledger_head": head, "live": current})
+            current = self._reconcile(conn, pointer, read_current)
             new_value = choose(conn)
             move = self._insert(conn, pointer, current, new_value, actor, reason, evidence)
             apply(new_value)
@@ -680,13 +675,18 @@ class PointerLedger:
         if not reason.strip():
             raise ValueError(f"a note on {pointer!r} needs a reason")
         with self._locked(pointer) as conn:
-            last = self._last(conn, pointer)
-            head = last.new_value if last else None
-            current = head if read_current is None else read_current()
-            if last is not None and current != head:
-                self._insert(conn, pointer, head, current, "tandem", RECONCILE_REASON,
-                             {"action": "reconcile", "ledger_head": head, "live": current})
+            current = self._reconcile(conn, pointer, read_current)
             return self._insert(conn, pointer, current, current, actor, reason, evidence)
+
+    def _reconcile(self, conn, pointer, read_current) -> str | None:
+        """The pointer's live value; a row records it first when it differs from the ledger's head."""
+        last = self._last(conn, pointer)
+        head = last.new_value if last else None
+        current = head if read_current is None else read_current()
+        if last is not None and current != head:
+            self._insert(conn, pointer, head, current, "tandem", RECONCILE_REASON,
+                         {"action": "reconcile", "ledger_head": head, "live": current})
+        return current
 
     @staticmethod
     def _insert(conn, pointer, old_value, new_value, actor, reason, evidence) -> PointerMove:
