@@ -103,25 +103,38 @@ sleeper()
 """
 
 
-def test_a_killed_flow_run_process_ends_crashed(tandem, tmp_path):
+def test_a_killed_flow_run_process_ends_crashed_and_the_webhook_is_told(tandem, tmp_path, monkeypatch):
     from prefect.settings import PREFECT_API_URL
 
-    # Given the crash automation (60 s without a heartbeat) and a flow run in its own process
-    ensure_prefect_setup(get_settings(), work_pool=False, crash_after_s=60)
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
-    log = (tmp_path / "sleeper.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-c", SLEEPER], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        run = _wait_for(lambda: _sleeper_run(proc.pid), "the sleeper run to be Running", 120)
-        time.sleep(5)  # its first heartbeat is sent as it starts; let the events worker deliver it
-    finally:
-        # When its process is killed outright (no hook, no final state)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    # Then the automation marks it Crashed, saying why
-    crashed = _wait_for(lambda: _crashed(run.id), "the killed run to be marked Crashed", 300)
-    assert "no heartbeat" in crashed.state.message
+    with FakeWebhookReceiver() as receiver:
+        # Given the crash automation (60 s without a heartbeat) with the ticket webhook, and a flow run in its own process
+        monkeypatch.setenv("TANDEM_MONITORING__WEBHOOK_URL", receiver.url("/hooks/secret-token"))
+        monkeypatch.setenv("TANDEM_MONITORING__WEBHOOK_FORMAT", "generic")
+        reset_settings()
+        ensure_prefect_setup(get_settings(), work_pool=False, crash_after_s=60)
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
+        env.pop("TANDEM_MONITORING__WEBHOOK_URL")  # the run's own failure hook must not be what posts
+        log = (tmp_path / "sleeper.log").open("w")
+        proc = subprocess.Popen([sys.executable, "-c", SLEEPER], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            run = _wait_for(lambda: _sleeper_run(proc.pid), "the sleeper run to be Running", 120)
+            time.sleep(5)  # its first heartbeat is sent as it starts; let the events worker deliver it
+        finally:
+            # When its process is killed outright (no hook, no final state)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        # Then the automation marks it Crashed, saying why
+        crashed = _wait_for(lambda: _crashed(run.id), "the killed run to be marked Crashed", 300)
+        assert "no heartbeat" in crashed.state.message
+        # and the ticket webhook gets one message naming the run
+        _wait_for(lambda: receiver.requests, "the crash message at the webhook", 120)
+        time.sleep(3)
+        crash_messages = [body for _, body in receiver.requests if body.get("event") == "tandem.run.crashed"]
+    assert len(crash_messages) == 1, receiver.requests
+    [body] = crash_messages
+    assert body["payload"]["flow_run_id"] == str(run.id)
+    assert body["payload"]["run"] == run.name and "no heartbeat for 60 s" in body["payload"]["message"]
 
 
 def _sleeper_run(pid: int):
