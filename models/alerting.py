@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from typing import Any, Literal, Protocol
 
@@ -299,6 +299,14 @@ class Calibration:
         note: one line for the scorecard.
         version: the model or index version the levels belong to (``"v3"``,
             ``"docs-v4"``), set when they are stored with it; None otherwise.
+        per_sample: the check's figure is a share of ``n`` items (``CheckSpec.share``):
+            ``mean`` is the reference's pooled share p, and the levels of a night
+            are p ± k·sigma_z·sqrt(p(1-p)/n) for that night's n (``at``), so a
+            quiet weekend's 90 questions are not held to a weekday's 180.
+        sigma_z: the reference nights' spread in units of their own binomial
+            noise (1 = pure sampling noise; never below 1). None unless per_sample.
+        sample_n: the n that ``warn`` and ``fail`` are for (per_sample only): the
+            reference's median n as stored, tonight's n once graded.
     """
 
     check: str
@@ -315,6 +323,21 @@ class Calibration:
     clamped: tuple[str, ...] = ()
     note: str = ""
     version: str | None = None
+    per_sample: bool = False
+    sigma_z: float | None = None
+    sample_n: int | None = None
+
+    def at(self, n: int) -> "Calibration":
+        """The levels for a night of ``n`` items (a per-sample calibration); any other calibration as it is."""
+        if not (self.per_sample and self.calibrated and n and n > 0 and self.mean is not None and self.sigma_z is not None):
+            return self
+        sigma = self.sigma_z * math.sqrt(self.mean * (1.0 - self.mean) / n)
+        direction = CHECKS[self.check].direction
+        sign = 1.0 if direction == "above" else -1.0
+        clamped: list[str] = []
+        warn = _clamp_to(self.mean + sign * self.k_warn * sigma, self.floor, self.ceiling, direction, "warn", clamped)
+        fail = _clamp_to(self.mean + sign * self.k_fail * sigma, self.floor, self.ceiling, direction, "fail", clamped)
+        return replace(self, warn=warn, fail=fail, std=sigma, sample_n=int(n), clamped=tuple(clamped))
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -335,6 +358,8 @@ class Calibration:
         if not self.calibrated:
             return f"{levels}: {self.note}" if self.note else levels
         where = f"calibrated on {self.version}" if self.version else "calibrated"
+        if self.per_sample and self.sample_n:
+            levels += f" at n={self.sample_n:,}"
         return f"{where}: {levels} ({self.note})"
 
 
@@ -344,30 +369,41 @@ def policy_fingerprint(entry: CheckPolicy) -> str:
     A calibration stored with a model or index version is reused only while
     this is unchanged: a new k, floor or ceiling recalibrates.
     """
+    method = ";per_sample" if CHECKS[entry.check].share else ""
     return f"k_warn={entry.k_warn:g};k_fail={entry.k_fail:g};floor={entry.floor};ceiling={entry.ceiling};" \
-           f"warn={entry.warn:g};fail={entry.fail:g};calibrate={entry.calibrate}"
+           f"warn={entry.warn:g};fail={entry.fail:g};calibrate={entry.calibrate}{method}"
 
 
 def _clamp(level: float, entry: CheckPolicy, direction: Direction, name: str, clamped: list[str]) -> float:
+    return _clamp_to(level, entry.floor, entry.ceiling, direction, name, clamped)
+
+
+def _clamp_to(level: float, floor: float | None, ceiling: float | None, direction: Direction, name: str,
+              clamped: list[str]) -> float:
     # In the bad direction, "tight" is close to normal: low for an "above" check, high for a "below" one.
     if direction == "above":
-        if entry.floor is not None and level < entry.floor:
+        if floor is not None and level < floor:
             clamped.append(f"{name}:floor")
-            return entry.floor
-        if entry.ceiling is not None and level > entry.ceiling:
+            return floor
+        if ceiling is not None and level > ceiling:
             clamped.append(f"{name}:ceiling")
-            return entry.ceiling
+            return ceiling
     else:
-        if entry.floor is not None and level > entry.floor:
+        if floor is not None and level > floor:
             clamped.append(f"{name}:floor")
-            return entry.floor
-        if entry.ceiling is not None and level < entry.ceiling:
+            return floor
+        if ceiling is not None and level < ceiling:
             clamped.append(f"{name}:ceiling")
-            return entry.ceiling
+            return ceiling
     return level
 
 
-def calibrate(reference_values: Sequence[float | None], entry: CheckPolicy, direction: Direction | None = None) -> Calibration:
+def calibrate(
+    reference_values: Sequence[float | None],
+    entry: CheckPolicy,
+    direction: Direction | None = None,
+    sizes: Sequence[int] | None = None,
+) -> Calibration:
     """Alarm levels from the reference period's night-to-night variability.
 
     warn = mean + k_warn·σ and fail = mean + k_fail·σ for a check bad above
@@ -376,18 +412,32 @@ def calibrate(reference_values: Sequence[float | None], entry: CheckPolicy, dire
     standard deviation of the reference values (one per reference chunk, e.g.
     the check measured on each night of the reference window).
 
+    A share check (``CheckSpec.share``) calibrated with each reference
+    night's ``sizes`` gets levels per night instead (Laney's p′ chart): p is
+    the pooled reference share, each night's z = (share − p) / sqrt(p(1−p)/n),
+    sigma_z the standard deviation of those z (at least 1: sampling noise is
+    the least there is), and a night of n items is graded against
+    p ± k·sigma_z·sqrt(p(1−p)/n) (``Calibration.at``). One σ for all nights
+    would hold a weekend night of half the traffic, whose share is noisier,
+    to a weekday's level and raise false alarms on quiet traffic.
+
     Args:
         reference_values: the check's figure on each reference chunk; None and
             NaN values are dropped.
         entry: the check's policy entry.
         direction: the bad direction; default the check's own (``CHECKS``).
+        sizes: each reference value's ``n`` (same order), for a share check.
 
     Returns:
         The calibration. With calibration off, or fewer than 3 usable values,
         the policy's fixed levels apply and ``note`` says why.
     """
     direction = direction or entry.direction
-    values = [float(v) for v in reference_values if v is not None and math.isfinite(float(v))]
+    if sizes is not None and len(sizes) != len(reference_values):
+        raise ValueError(f"{entry.check}: {len(sizes)} sizes for {len(reference_values)} reference values")
+    pairs = [(float(v), int(sizes[i]) if sizes is not None else 0) for i, v in enumerate(reference_values)
+             if v is not None and math.isfinite(float(v))]
+    values = [v for v, _ in pairs]
     n = len(values)
     mean = statistics.fmean(values) if values else None
     std = statistics.stdev(values) if n >= 2 else None
@@ -401,6 +451,12 @@ def calibrate(reference_values: Sequence[float | None], entry: CheckPolicy, dire
             note=f"fixed levels: {n} reference value{'s' if n != 1 else ''}, calibration needs {MIN_CALIBRATION_VALUES}",
             **base,
         )
+    per_sample = _per_sample(entry, pairs)
+    if per_sample is not None:
+        p, sigma_z, typical_n = per_sample
+        stored = Calibration(warn=entry.warn, fail=entry.fail, calibrated=True, per_sample=True, sigma_z=sigma_z,
+                             note=f"share {p:.4g} ± k·{sigma_z:.3g}·√(p(1−p)/n) over {n} reference nights", **{**base, "mean": p})
+        return stored.at(typical_n)
     sign = 1.0 if direction == "above" else -1.0
     clamped: list[str] = []
     warn = _clamp(mean + sign * entry.k_warn * std, entry, direction, "warn", clamped)
@@ -409,6 +465,19 @@ def calibrate(reference_values: Sequence[float | None], entry: CheckPolicy, dire
     if clamped:
         note += "; clamped " + ", ".join(clamped)
     return Calibration(warn=warn, fail=fail, calibrated=True, clamped=tuple(clamped), note=note, **base)
+
+
+def _per_sample(entry: CheckPolicy, pairs: Sequence[tuple[float, int]]) -> tuple[float, float, int] | None:
+    """(pooled share, sigma_z, median n) of a share check's reference nights; None when it does not apply."""
+    if not CHECKS[entry.check].share or not pairs or any(size <= 0 for _, size in pairs):
+        return None
+    total = sum(size for _, size in pairs)
+    p = sum(value * size for value, size in pairs) / total
+    if not 0.0 < p < 1.0:  # no noise model for a share that never moved off 0 or 1: the plain levels apply
+        return None
+    z = [(value - p) / math.sqrt(p * (1.0 - p) / size) for value, size in pairs]
+    sigma_z = max(1.0, statistics.stdev(z))
+    return p, sigma_z, int(statistics.median(size for _, size in pairs))
 
 
 # -- grading --------------------------------------------------------------------
@@ -441,6 +510,8 @@ def grade(measurement: Measurement, entry: CheckPolicy, calibration: Calibration
     """
     if entry.check != measurement.check:
         raise ValueError(f"policy entry for {entry.check!r} cannot grade a {measurement.check!r} measurement")
+    if calibration is not None:
+        calibration = calibration.at(measurement.n)
     warn, fail = (calibration.warn, calibration.fail) if calibration is not None else (entry.warn, entry.fail)
     cal = calibration.to_dict() if calibration is not None else None
     name = measurement.check + (f"[{measurement.subject}]" if measurement.subject else "")

@@ -35,12 +35,16 @@ class CheckSpec:
     direction: Direction
     ticket: TicketKind | None  # None: shown on the scorecard, never opens a ticket
     description: str
+    # The figure is a share of ``Measurement.n`` items counted one by one (questions, requests,
+    # rows): its night-to-night noise shrinks with n, so a calibrated level is set per night's n
+    # (``models.alerting.calibrate``).
+    share: bool = False
 
 
 CHECKS: dict[str, CheckSpec] = {
     # -- risk scorer -------------------------------------------------------
     "freshness": CheckSpec(RISK, "above", "ops", "partitions of the night missing (applications, labels, predictions) or not scored by the champion"),
-    "quarantine_share": CheckSpec(RISK, "above", "ops", "share of the night's rows quarantined at ingest"),
+    "quarantine_share": CheckSpec(RISK, "above", "ops", "share of the night's rows quarantined at ingest", share=True),
     "data_drift": CheckSpec(RISK, "above", "retrain", "share of feature columns drifted against the champion's reference sample (Evidently)"),
     "prediction_drift": CheckSpec(RISK, "above", "retrain", "drift of the night's scores against the champion's out-of-time test scores"),
     "null_rate_jump": CheckSpec(RISK, "above", "retrain", "largest rise of a column's null rate over its reference null rate"),
@@ -54,17 +58,17 @@ CHECKS: dict[str, CheckSpec] = {
     "answer_quality": CheckSpec(RAG, "above", "re-prompt", "golden-set answer quality drop of docs-live with the production prompt against its release gate"),
     "retrieval_quality": CheckSpec(RAG, "above", "re-index", "golden-set retrieval drop (hit rate, MRR) of docs-live against its build gate"),
     "query_drift": CheckSpec(RAG, "above", "re-index", "drift of the night's question embeddings against the reference window"),
-    "unanswerable_share": CheckSpec(RAG, "above", "re-index", "share of the night's questions whose best retrieval score is below the answerable level"),
+    "unanswerable_share": CheckSpec(RAG, "above", "re-index", "share of the night's questions whose best retrieval score is below the answerable level", share=True),
     "staleness": CheckSpec(RAG, "above", "re-index", "corpus documents added, changed or removed since docs-live was built"),
     "tenant_cost": CheckSpec(RAG, "above", "cost-review", "a tenant's tokens for the night (its volume times tokens per question) against its trailing baseline, as a ratio"),
     "tenant_cost_per_question": CheckSpec(RAG, "above", "cost-review", "a tenant's tokens and cost per question for the night against its trailing per-question baseline, as a ratio (the larger of the two)"),
     "latency_p95": CheckSpec(RAG, "above", None, "95th percentile latency of answered questions, ms"),
-    "error_rate": CheckSpec(RAG, "above", "ops", "share of requests that ended in an error"),
-    "fallback_rate": CheckSpec(RAG, "above", None, "share of answers served by the offline fallback generator"),
-    "budget_refusals": CheckSpec(RAG, "above", None, "share of requests refused for budget"),
-    "guardrail_hits": CheckSpec(RAG, "above", None, "share of requests a guardrail flagged"),
+    "error_rate": CheckSpec(RAG, "above", "ops", "share of requests that ended in an error", share=True),
+    "fallback_rate": CheckSpec(RAG, "above", None, "share of answers served by the offline fallback generator", share=True),
+    "budget_refusals": CheckSpec(RAG, "above", None, "share of requests refused for budget", share=True),
+    "guardrail_hits": CheckSpec(RAG, "above", None, "share of requests a guardrail flagged", share=True),
     "provider_model": CheckSpec(RAG, "above", "re-prompt", "1 when the model the endpoint reports differs from the one the production prompt was gated with"),
-    "bad_feedback": CheckSpec(RAG, "above", "re-prompt", "share of the night's feedback that is 'bad'"),
+    "bad_feedback": CheckSpec(RAG, "above", "re-prompt", "share of the night's feedback that is 'bad'", share=True),
 }
 
 

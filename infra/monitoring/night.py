@@ -92,9 +92,11 @@ class NightOutcome:
         }
 
 
-def _rag_reference(history: CheckHistory, check: str, subject: str | None, night: date) -> list[float]:
+def _rag_reference(history: CheckHistory, check: str, subject: str | None, night: date) -> tuple[list[float], list[int]]:
+    """The check's figures and their sample sizes over the RAG reference window, red nights left out."""
     start, end = night - timedelta(days=RAG_REFERENCE_START), night - timedelta(days=RAG_REFERENCE_END)
-    return [value for _, value, status in history.figures(check, subject, start=start, end=end) if status != "red"]
+    rows = [(value, n) for _, value, n, status in history.figures(check, subject, start=start, end=end) if status != "red"]
+    return [value for value, _ in rows], [n for _, n in rows]
 
 
 def calibrations(
@@ -140,11 +142,12 @@ def calibrations(
             if found is not None and found.get("policy") == fingerprint:
                 out[key] = Calibration.from_dict({**found["calibration"], "version": home.label})
                 continue
+        sizes = None
         if m.asset == RAG:
-            values = _rag_reference(history, m.check, m.subject, night)
+            values, sizes = _rag_reference(history, m.check, m.subject, night)
         else:
             values = list(reference_values.get(m.check) or ())
-        calibration = calibrate(values, entry)
+        calibration = calibrate(values, entry, sizes=sizes)
         final = calibration.calibrated and calibration.n >= (RAG_FINAL_VALUES if m.asset == RAG else MIN_CALIBRATION_VALUES)
         if home is not None and final:
             calibration = replace(calibration, version=home.label)

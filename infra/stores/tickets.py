@@ -434,11 +434,12 @@ class CheckHistory:
 
     def values(self, check: str, subject: str | None = None, start: date | None = None, end: date | None = None) -> list[float]:
         """The check's recorded figures in ``[start, end)`` (None values left out): reference values for ``calibrate``."""
-        return [value for _, value, _ in self.figures(check, subject, start, end)]
+        return [value for _, value, _, _ in self.figures(check, subject, start, end)]
 
-    def figures(self, check: str, subject: str | None = None, start: date | None = None, end: date | None = None) -> list[tuple[date, float, str]]:
-        """The check's recorded ``(night, figure, status)`` in ``[start, end)``, oldest first (None figures left out)."""
-        query = (sa.select(check_results.c.night, check_results.c.value, check_results.c.status)
+    def figures(self, check: str, subject: str | None = None, start: date | None = None,
+                end: date | None = None) -> list[tuple[date, float, int, str]]:
+        """The check's recorded ``(night, figure, n, status)`` in ``[start, end)``, oldest first (None figures left out)."""
+        query = (sa.select(check_results.c.night, check_results.c.value, check_results.c.n, check_results.c.status)
                  .where((check_results.c.check == check) & (check_results.c.subject == (subject or ""))
                         & check_results.c.value.is_not(None))
                  .order_by(check_results.c.night))
@@ -447,7 +448,7 @@ class CheckHistory:
         if end is not None:
             query = query.where(check_results.c.night < end)
         with self._engine.connect() as conn:
-            return [(r.night, float(r.value), r.status) for r in conn.execute(query)]
+            return [(r.night, float(r.value), int(r.n or 0), r.status) for r in conn.execute(query)]
 
 
 def _result(row: Any) -> CheckResult:

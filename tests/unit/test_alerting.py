@@ -180,6 +180,41 @@ def test_too_few_reference_values_fall_back_to_fixed_levels(policy):
     assert not off.calibrated and off.fail == entry.fail and "calibrate: false" in off.note
 
 
+def test_a_share_check_is_calibrated_per_night_size(policy):
+    # Given a share check whose reference alternates weekday (180 questions) and weekend (90) nights
+    entry = replace(policy["unanswerable_share"], floor=0.0, ceiling=1.0, k_warn=2, k_fail=3)
+    values = [0.15, 0.16, 0.14, 0.15, 0.12, 0.19, 0.15, 0.16, 0.14, 0.10]
+    sizes = [180, 180, 180, 180, 90, 90, 180, 180, 180, 90]
+    cal = calibrate(values, entry, sizes=sizes)
+    # Then p is the pooled share and sigma_z the spread in binomial units (never below 1)
+    p = sum(v * n for v, n in zip(values, sizes)) / sum(sizes)
+    assert cal.per_sample and cal.mean == pytest.approx(p) and cal.sigma_z >= 1.0
+    assert cal.sample_n == 180 and Calibration.from_dict(cal.to_dict()) == cal
+    # and a night of half the questions gets wider levels, by sqrt(2)
+    weekday, weekend = cal.at(180), cal.at(90)
+    assert weekend.fail - p == pytest.approx((weekday.fail - p) * 2 ** 0.5)
+    assert weekday.fail == pytest.approx(p + 3 * cal.sigma_z * (p * (1 - p) / 180) ** 0.5)
+    # so the same share is red on a weekday and not on a quiet weekend night
+    share = (weekday.fail + weekend.fail) / 2
+    assert grade(Measurement("unanswerable_share", share, 180), entry, cal).status == "red"
+    quiet = grade(Measurement("unanswerable_share", share, 90), entry, cal)
+    assert quiet.status != "red" and quiet.calibration["sample_n"] == 90 and "at n=90" in Calibration.from_dict(quiet.calibration).describe()
+    # and the floor still bounds the per-night levels
+    floored = replace(cal, floor=0.4).at(90)
+    assert floored.warn == 0.4 and "warn:floor" in floored.clamped
+
+
+def test_a_share_check_without_sizes_or_noise_uses_plain_levels(policy):
+    entry = replace(policy["unanswerable_share"], floor=0.0, ceiling=1.0)
+    plain = calibrate([0.1, 0.2, 0.15], entry)
+    assert plain.calibrated and not plain.per_sample
+    never = calibrate([0.0, 0.0, 0.0], entry, sizes=[100, 100, 100])  # a share that never moved off 0
+    assert never.calibrated and not never.per_sample
+    assert not calibrate([0.1, 0.2, 0.15], policy["data_drift"], sizes=[10, 10, 10]).per_sample  # not a share
+    with pytest.raises(ValueError, match="2 sizes for 3"):
+        calibrate([0.1, 0.2, 0.15], entry, sizes=[1, 2])
+
+
 # -- grading ---------------------------------------------------------------------------
 def test_grading_against_fixed_and_calibrated_levels(policy):
     entry = policy["data_drift"]  # warn 0.2, fail 0.3, min_samples 500
