@@ -26,6 +26,7 @@ serve process could be started.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -428,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="port for a new local server (default: PREFECT_SERVER_API_PORT or 4200)")
     args = parser.parse_args(argv)
     parameters = {"days": args.days, "replay_nights": args.replay_nights, "shock_days": args.shock_days}
-    return run_main_job(parameters, console=Console(), port=args.port)
+    # Piped into a file or CI log, rich would assume 80 columns and cut the stage lines: give it 120.
+    console = Console() if sys.stdout.isatty() or os.environ.get("COLUMNS") else Console(width=120)
+    return run_main_job(parameters, console=console, port=args.port)
 
 
 if __name__ == "__main__":
