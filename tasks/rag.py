@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from infra.clients.qdrant_index import Retriever
+from infra.compute import embedding_client
 from infra.factory import (
     build_embedder,
     build_index_builds,
@@ -76,13 +77,14 @@ def plan_index_build(corpus: LoadedCorpus, force: bool = False) -> indexing.Buil
 
 @task(cache_policy=NO_CACHE)
 def build_index(corpus: LoadedCorpus, plan: indexing.BuildPlan) -> indexing.BuildResult:
-    """Copy unchanged documents, embed the rest, into the plan's collection (resumable)."""
+    """Copy unchanged documents, embed the rest (on the Dask cluster when one is set), into the plan's collection (resumable)."""
     settings = get_settings()
     logger = get_run_logger()
-    result = indexing.build_collection(
-        settings, corpus, plan, build_vector_index(settings), build_embedder(settings),
-        on_batch=lambda done, total: logger.info("embedded %d/%d documents", done, total),
-    )
+    with embedding_client(settings) as client:
+        result = indexing.build_collection(
+            settings, corpus, plan, build_vector_index(settings), build_embedder(settings),
+            on_batch=lambda done, total: logger.info("embedded %d/%d documents", done, total), client=client,
+        )
     logger.info(
         "%s: %d points (%d documents copied, %d embedded into %d chunks) in %.1f s",
         result.collection, result.points, result.copied_documents, result.embedded_documents, result.embedded_chunks, result.seconds,

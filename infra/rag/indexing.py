@@ -9,7 +9,9 @@ The steps (each a task of ``flows.reindex``):
    re-embedded); added and changed ones go through LlamaIndex's
    ``IngestionPipeline`` (sentence splitter -> chunk numbering -> MiniLM ->
    Qdrant); deleted ones are simply not carried over. Chunk ids are stable,
-   so a resumed build upserts onto what it already wrote.
+   so a resumed build upserts onto what it already wrote. Given a Dask client
+   (``TANDEM_DASK_ADDRESS``), the embedding calls run on the cluster's workers
+   instead (``_embed_on_cluster``); chunking and every write stay here.
 3. The retrieval gate and the alias move live in ``infra.rag.evaluation`` and
    ``infra.pointers``. Until the alias moves, ``docs-live`` keeps answering
    from the previous complete collection, whatever happens to the build.
@@ -24,10 +26,13 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Generator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
+from uuid import uuid4
 
-from llama_index.core.schema import TransformComponent
+import numpy as np
+from llama_index.core.schema import BaseNode, Document, MetadataMode, TransformComponent
 
 from indexes.chunking import NumberChunks, build_splitter
 from indexes.corpus import to_llama_document
@@ -40,6 +45,8 @@ from infra.stores.ledger import PointerLedger
 from infra.stores.requests import IndexBuilds
 
 if TYPE_CHECKING:
+    from distributed import Client
+
     from infra.clients.mlflow_rag import RagTracking
 
 log = logging.getLogger(__name__)
@@ -158,6 +165,7 @@ def build_collection(
     embedder: Embedder,
     *,
     on_batch: Callable[[int, int], None] | None = None,
+    client: Client | None = None,
 ) -> BuildResult:
     """Fill the target collection until it holds exactly the corpus.
 
@@ -167,6 +175,8 @@ def build_collection(
     Args:
         on_batch: Called after each embedded batch with (documents done, documents to do);
             a test uses it to kill a build midway.
+        client: A Dask client (``infra.compute.embedding_client``): the chunks are
+            embedded on its workers, the vectors written here. None: embedded here.
 
     Raises:
         RuntimeError: the collection does not match the corpus at the end.
@@ -189,19 +199,29 @@ def build_collection(
 
     to_embed = [d for d in build.plan["added"] + build.plan["changed"] if present.get(d) != wanted[d]]
     docs = corpus.by_id()
-    pipeline = _pipeline(settings, index, target, embedder)
-    embedded_chunks = 0
     batch = settings.index.docs_per_batch
+    batches = [to_embed[start : start + batch] for start in range(0, len(to_embed), batch)]
+
+    def documents(ids: list[str]) -> list[Document]:
+        return [to_llama_document(docs[d], build.config_hash) for d in ids]
+
+    if client is None:
+        pipeline = _pipeline(settings, index, target, embedder)
+        written: Generator[list[BaseNode], None, None] = (pipeline.run(documents=documents(ids)) for ids in batches)
+    else:
+        written = _embed_on_cluster(client, settings, index, target, embedder, [documents(ids) for ids in batches])
+    embedded_chunks = done = 0
     t0 = time.perf_counter()
-    for start in range(0, len(to_embed), batch):
-        ids = to_embed[start : start + batch]
-        nodes = pipeline.run(documents=[to_llama_document(docs[d], build.config_hash) for d in ids])
-        embedded_chunks += len(nodes)
-        done = start + len(ids)
-        rate = embedded_chunks / max(time.perf_counter() - t0, 1e-9)
-        log.info("embedded %d/%d documents (%d chunks, %.1f chunks/s)", done, len(to_embed), embedded_chunks, rate)
-        if on_batch:
-            on_batch(done, len(to_embed))
+    try:
+        for nodes, ids in zip(written, batches):  # each batch written to Qdrant before it is counted
+            embedded_chunks += len(nodes)
+            done += len(ids)
+            rate = embedded_chunks / max(time.perf_counter() - t0, 1e-9)
+            log.info("embedded %d/%d documents (%d chunks, %.1f chunks/s)", done, len(to_embed), embedded_chunks, rate)
+            if on_batch:
+                on_batch(done, len(to_embed))
+    finally:
+        written.close()
 
     final = complete_documents(index.payloads(target), build.config_hash)
     if final != wanted:
@@ -226,17 +246,83 @@ def build_collection(
     )
 
 
+def _chunking(settings: TandemSettings, embedder: Embedder) -> list[TransformComponent]:
+    """The transformations before the embedding: sentence splitter, chunk numbering, the embedder's name."""
+    splitter = build_splitter(settings.index.chunk_size, settings.index.chunk_overlap, embedder.tokenize)
+    return [splitter, NumberChunks(), RecordEmbedder(embedder=embedder.variant)]
+
+
 def _pipeline(settings: TandemSettings, index: VectorIndex, collection: str, embedder: Embedder):
     from llama_index.core.ingestion import IngestionPipeline
 
-    splitter = build_splitter(settings.index.chunk_size, settings.index.chunk_overlap, embedder.tokenize)
     # No docstore: which documents to embed is decided by the plan above, from
     # the collections themselves, so there is no second store to keep in step.
     return IngestionPipeline(
-        transformations=[splitter, NumberChunks(), RecordEmbedder(embedder=embedder.variant), embedder.llama],
+        transformations=[*_chunking(settings, embedder), embedder.llama],
         vector_store=index.vector_store(collection),
         disable_cache=True,
     )
+
+
+def _embed_on_cluster(
+    client: Client,
+    settings: TandemSettings,
+    index: VectorIndex,
+    collection: str,
+    embedder: Embedder,
+    batches: list[list[Document]],
+) -> Generator[list[BaseNode], None, None]:
+    """The in-process pipeline's batches, their embedding calls run on the Dask workers; yields each batch once written.
+
+    Every batch is chunked here, as the pipeline does, and its chunk texts cut
+    into the very calls the pipeline's embedding object would make (runs of
+    ``embed_batch_size`` texts, in order): int8 quantizes activations per
+    call, so the same companions give the same vectors as an in-process
+    build. All calls are submitted at once (``client.map``), so the workers
+    share them; the results are gathered in order and each batch is written
+    to Qdrant here, by this process only (local mode has one writer), before
+    the next, so a crash leaves whole batches, as the in-process build does.
+
+    Raises:
+        RuntimeError: a worker's embedder differs from this process's (other model files or versions).
+    """
+    from llama_index.core.ingestion import IngestionPipeline
+
+    from infra.compute import embed_on_worker, embedder_identity
+
+    chunker = IngestionPipeline(transformations=_chunking(settings, embedder), disable_cache=True)
+    store = index.vector_store(collection)
+    width = embedder.llama.embed_batch_size
+    expected = embedder_identity(embedder)
+    cache_dir = settings.index.onnx_cache_dir
+    token = uuid4().hex[:8]
+    chunked, submitted = [], []
+    for b, documents in enumerate(batches):
+        nodes = chunker.run(documents=documents)
+        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+        calls = [texts[i : i + width] for i in range(0, len(texts), width)]
+        keys = [f"embed-chunks-{collection}-{token}-{b}-{c}" for c in range(len(calls))]
+        chunked.append(nodes)
+        submitted.append(client.map(
+            embed_on_worker, calls, key=keys, retries=2,
+            variant=embedder.variant, embed_batch_size=embedder.batch_size, cache_dir=str(cache_dir) if cache_dir else None,
+        ))
+    log.info("embedding %d chunks in %d calls on the Dask cluster", sum(map(len, chunked)), sum(map(len, submitted)))
+    try:
+        for nodes, futures in zip(chunked, submitted):
+            results = client.gather(futures)
+            for identity, _ in results:
+                if identity != expected:
+                    raise RuntimeError(f"a Dask worker embeds with {identity}, this process with {expected}: "
+                                       "run the workers from the same environment (docs/operations.md, Dask)")
+            vectors = np.concatenate([v for _, v in results]) if results else np.zeros((0, embedder.dimension), np.float32)
+            for node, vector in zip(nodes, vectors, strict=True):
+                node.embedding = vector.tolist()
+            if nodes:
+                store.add(nodes)
+            yield nodes
+    finally:  # a failed or abandoned build leaves nothing queued on the cluster
+        client.cancel([f for futures in submitted for f in futures])
 
 
 EMBEDDER_KEY = "embedder"
