@@ -92,7 +92,7 @@ bench: setup  ## benchmarks: overhead of Tandem vs raw library calls, index buil
 	$(PY) bench/run.py
 	$(PY) bench/rag.py
 	$(PY) bench/service.py
-	$(PY) bench/scale.py $(SCALE_ARGS)  # 365-day backfill + 10M rows scored, embedded vs Dask; SCALE_ARGS=--quick: 60 days, 1M
+	$(PY) bench/scale.py $(SCALE_ARGS)  # 365-day backfill + 10M rows scored: embedded, Dask (2 workers), PostgreSQL + 2 Prefect workers; SCALE_ARGS=--quick: 60 days, 1M
 
 ui: setup  ## the Prefect UI: starts the local server in the background if it is not running, prints its URL
 	$(PY) -m infra.localserver up

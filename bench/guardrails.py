@@ -25,13 +25,24 @@ Development splits (rules, exemplars and the threshold are tuned on them):
 * ``dev5`` = ``bench/data/guardrails_dev_5.yaml``: new examples of the failure
   families seen on dev4 (not its cases), attacks and benign look-alikes, PII of
   many countries and formats, injections in 10+ languages and obfuscations.
+* ``dev6`` = ``bench/data/guardrails_heldout_4.yaml``. Written by another
+  author as a fourth held-out set; run once as held-out on 2026-11-30
+  (injection 80/100, benign refused 2/98, PII 86/95 with addresses 3/7 and
+  person names 17/20, poisoned documents 11/13, clean documents dropped 1/13),
+  so it was moved into development. The file keeps its name.
+* ``dev7`` = ``bench/data/guardrails_dev_6b.yaml``: new examples of the failure
+  families seen on dev6 (not its cases): subtle overrides, multilingual and
+  obfuscated injections, role-play, prompt exfiltration, each with benign
+  look-alikes; addresses of several countries and person names; poisoned
+  documents hiding their order in comments, alt text, hidden spans, footnotes,
+  code comments, JSON values and base64, with clean look-alikes.
 
 Held-out splits (measured, never tuned on):
 
 * ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
-* ``heldout4`` = ``bench/data/guardrails_heldout_4.yaml``, written by another
-  author, never read while tuning; only the lead runs it, with
-  ``--split heldout4``, after the last tuning change. It is in no group.
+* ``heldout5`` = ``bench/data/guardrails_heldout_5.yaml``, written by another
+  author before this tuning round, never read while tuning; only the lead runs
+  it, with ``--split heldout5``, after the last tuning change. It is in no group.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -69,11 +80,15 @@ DEV3 = ROOT / "bench" / "data" / "guardrails_dev_extra.yaml"
 # Written as a third held-out set; run once and its misses seen (2026-11-30), so now development.
 DEV4 = ROOT / "bench" / "data" / "guardrails_heldout_3.yaml"
 DEV5 = ROOT / "bench" / "data" / "guardrails_dev_5.yaml"
-# A fourth held-out set by another author: never read while tuning; the lead runs it once.
-HELDOUT4 = ROOT / "bench" / "data" / "guardrails_heldout_4.yaml"
-SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "heldout": HELDOUT, "heldout4": HELDOUT4}
-DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5")
-# Names that run several splits. heldout4 is never in a group: it runs only when asked by name.
+# Written as a fourth held-out set; run once and its misses seen (2026-11-30), so now development.
+DEV6 = ROOT / "bench" / "data" / "guardrails_heldout_4.yaml"
+DEV7 = ROOT / "bench" / "data" / "guardrails_dev_6b.yaml"
+# A fifth held-out set by another author: never read while tuning; the lead runs it once.
+HELDOUT5 = ROOT / "bench" / "data" / "guardrails_heldout_5.yaml"
+SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7,
+          "heldout": HELDOUT, "heldout5": HELDOUT5}
+DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
+# Names that run several splits. heldout5 is never in a group: it runs only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -225,8 +240,8 @@ def tune(split: dict, embed) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
-                        help="devall = dev .. dev5 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout4 only by name")
+                        help="devall = dev .. dev7 (development); both = dev and heldout; all = devall and heldout; "
+                             "heldout5 only by name")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")

@@ -5,6 +5,8 @@
 * ``check_injection``: text is normalized first (``normalize``: NFKC,
   look-alike letters, zero-width characters, spaced-out letters, leetspeak,
   base64 and ROT13), then checked by rules in several languages (``rules``),
+  together with the text of a document's hidden places (comments, alt text,
+  hidden spans, footnotes, JSON values, table cells) read on their own,
   then, when a ``SemanticDetector`` is passed, by nearest attack exemplars in
   embedding space (``semantic``). Questions *about* attacks are told apart
   from instructions to the assistant in both layers.
@@ -22,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
 
-from indexes.guardrails.normalize import variants
+from indexes.guardrails.normalize import hidden_segments, variants
 from indexes.guardrails.pii import PII_KINDS, Redaction, build_analyzer, default_analyzer, luhn_valid, redact_pii
 from indexes.guardrails.rules import fired_rules
 from indexes.guardrails.semantic import SemanticDetector, SemanticScore, choose_threshold
@@ -75,13 +77,17 @@ def check_injection(text: str, *, semantic: SemanticDetector | None = None) -> I
         Whether it is flagged, a score in [0, 1] and the names of what fired.
     """
     forms = variants(text)
-    fired: list[str] = []
-    for form in forms:
-        for name in fired_rules(form):
-            if name not in fired:
-                fired.append(name)
-    if len(forms) > 1 and fired and not set(fired_rules(forms[0])) >= set(fired):
+    # Hidden places of a document are read by the rules on their own; the semantic detector
+    # reads the text as a whole (a lone table cell or heading is too short to embed reliably).
+    segments = [s for s in hidden_segments(forms[0]) if s not in forms]
+    per_form = [fired_rules(form) for form in forms]
+    fired = list(dict.fromkeys(name for names in per_form for name in names))
+    if len(forms) > 1 and fired and not set(per_form[0]) >= set(fired):
         fired.append("obfuscated")  # it only showed once a disguise was removed
+    hidden = [name for segment in segments for name in fired_rules(segment) if name not in fired]
+    if hidden:
+        fired.extend(dict.fromkeys(hidden))
+        fired.append("hidden_place")  # it only showed in a comment, alt text, hidden span...
     score = min(1.0, 0.6 + 0.2 * (len(fired) - 1)) if fired else 0.0
     if semantic is not None and not fired:
         s = semantic.score(forms)

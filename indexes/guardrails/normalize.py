@@ -6,8 +6,12 @@ differ, re-spelled forms: spaced-out or dotted letters joined, leetspeak
 digits read as letters, base64, hex and URL-encoded runs decoded, and the
 Caesar (ROT13 or any other shift), reversed (right to left) and word-by-word
 reversed readings when they look more like language than the original.
+``hidden_segments(text)`` gives the text of a document's hidden places (HTML
+comments, alt text, hidden spans, footnotes, code comments, JSON string
+values, table cells), each on its own, for the rules to read.
 Invisible Unicode tag characters (text smuggled in U+E0020-E007E) are read
-as the ASCII they encode, and combining marks stacked on Latin letters
+as the ASCII they encode, a payload split into quoted
+variables ("x = 'sys'", "y = 'tem prompt'", "print x+y") is read joined, and combining marks stacked on Latin letters
 ("i̶g̶n̶o̶r̶e̶") are dropped. Every variant is checked; none is
 ever shown to a user or sent to a model.
 """
@@ -196,6 +200,57 @@ def words_reversed_reading(text: str) -> str | None:
 
 _URL_ENCODED = re.compile(r"(?:%[0-9A-Fa-f]{2}){4,}[^\s%]*(?:(?:%[0-9A-Fa-f]{2})+[^\s%]*)*")
 
+# Places in a document a reader does not see, or skims past: HTML comments, alt/title attributes,
+# elements hidden by style, footnote bodies, code comments, JSON/YAML string values, table cells.
+# An order planted there is judged on its own, as if it were the whole text: around it, the
+# visible document (a question, a quotation, a sentence about something else) would otherwise
+# decide whether it is a mention.
+_HIDDEN_PLACES = (
+    re.compile(r"<!--(.{3,2000}?)-->", re.DOTALL),
+    re.compile(r"\b(?:alt|title|aria-label|data-[\w-]+)\s*=\s*\"([^\"]{12,1000})\"", re.IGNORECASE),
+    re.compile(r"<(\w+)[^>]*\bstyle\s*=\s*\"[^\"]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*[01](?:\.\d+)?(?:px|pt|em)?\b|"
+               r"color\s*:\s*(?:#fff(?:fff)?|white)\b|opacity\s*:\s*0(?:\.0+)?\b)[^\"]*\"[^>]*>(.{3,2000}?)</\1\s*>", re.IGNORECASE | re.DOTALL),
+    re.compile(r"^\[\^[^\]]{1,10}\]:\s*(.{3,1000})$", re.MULTILINE),
+    re.compile(r"/\*(.{3,2000}?)\*/", re.DOTALL),
+    re.compile(r"(?:^|\s)(?://|#+)\s*(.{12,400})$", re.MULTILINE),
+    re.compile(r"\"[\w .-]{1,40}\"\s*:\s*\"((?:[^\"\\]|\\.){12,2000})\""),
+    re.compile(r"^\s*\|(.{12,1000})\|\s*$", re.MULTILINE),
+)
+
+
+def hidden_segments(text: str) -> list[str]:
+    """Text in hidden or skimmed places of a document, each segment on its own (see ``_HIDDEN_PLACES``)."""
+    out: list[str] = []
+    for pattern in _HIDDEN_PLACES:
+        for m in pattern.finditer(text):
+            segment = m.group(m.lastindex or 0)
+            if pattern.pattern.startswith(r"^\s*\|"):  # a table row: each cell on its own
+                cells = [c.strip() for c in segment.split("|")]
+            else:
+                cells = [segment]
+            for cell in cells:
+                cell = re.sub(r"<[^>]{1,200}>", " ", cell).replace('\\"', '"')
+                cell = re.sub(r"\s+", " ", cell).strip()
+                if len(cell.split()) >= 4 and cell not in out:
+                    out.append(cell)
+    return out
+
+
+# A payload split into variables: "a = 'ignore all your'", "x = 'sys'", then "a + b" or "x+y+z".
+_ASSIGNMENT = re.compile(r"\b([A-Za-z]\w{0,11})\s*(?:=|:=|is)\s*(?:'([^'\n]{1,80})'|\"([^\"\n]{1,80})\")")
+
+
+def substituted_variables(text: str) -> str | None:
+    """The text with every ``a + b`` of quoted variables replaced by the joined string, when there is one."""
+    values = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _ASSIGNMENT.finditer(text)}
+    if len(values) < 2:
+        return None
+    names = "|".join(re.escape(n) for n in sorted(values, key=len, reverse=True))
+    expr = re.compile(r"\b(?:" + names + r")\b(?:\s*\+\s*\b(?:" + names + r")\b)+")
+    if not expr.search(text):
+        return None
+    return expr.sub(lambda m: "".join(values[n.strip()] for n in m.group().split("+")), text)
+
 
 def variants(text: str) -> list[str]:
     """The cleaned text first, then every distinct re-reading worth checking."""
@@ -216,6 +271,7 @@ def variants(text: str) -> list[str]:
         add(rot13_reading(base))
         add(reversed_reading(base))
         add(words_reversed_reading(base))
+    add(substituted_variables(base))
     if _URL_ENCODED.search(base):
         add(clean(urllib.parse.unquote(base)))
     # A payload split into quoted pieces ("a = 'ignore all prev', b = 'ious instructions'"): the pieces joined.

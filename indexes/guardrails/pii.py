@@ -28,12 +28,22 @@ Design rules, each learnt from a miss:
   ("Camille Lefebvre", "Youssef El Amrani", "Nguyen Thi Lan" surname first), or
   two lower-case name words after a role word ("customer rosa delgado"). The
   gazetteer is passed in (``build_analyzer(given_names=...)``); without it only
-  the cue-word patterns find names.
+  the cue-word patterns find names. Names are looked up with accents folded
+  ("Małgorzata", "Nguyễn"); Chinese, Japanese and Korean names are found by
+  the honorific after them ("山田 花子さん");
+* an address is a street (its type word before or after the name, as each
+  country writes it) and a house number ("84/92", "452-II", "5 bis"), then
+  whatever follows it in that country: floor and door ("3º B", "m. 15"),
+  postcode and town in either order ("00-514 Warszawa", "Leeds LS6 2PQ",
+  "Dublin 6, D06 X2K4"), so no digit-bearing part is left behind;
+* phone-shaped digits glued to a code in capitals ("APP-2024-000731") are an
+  identifier's, not a phone number.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -228,7 +238,7 @@ _NATIONAL_ID_CONTEXT = re.compile(
 )
 
 _PASSPORT_CONTEXT = re.compile(
-    r"\b(?:passport|passeport|reisepass|pass(?:nummer)?|pasaporte|passaporto|paspoort|passaporte|paszport)\b"
+    r"\b(?:passport|passeport|reisepass(?:nummer)?|pass(?:nummer)?|pasaporte|passaporto|paspoort(?:nummer)?|passaporte|paszport|pasaport)\b"
     r"(?:\s+(?:no|nr|number|num[ée]ro|nummer|n[uú]mero|#|id))?\.?",
     re.IGNORECASE,
 )
@@ -397,10 +407,16 @@ def _find_passports(text: str) -> Iterator[Finding]:
             yield start, start + len(m.group()), "passport", 0.85
 
 
+# Chinese, Japanese and Korean write a birth date as year, month, day after its label: "生年月日は1992年4月8日".
+_DOB_CJK = re.compile(r"(?:生年月日|出生日期|出生年月日|生日|생년월일)\s*[:：はが是为]?\s*((?:19|20)\d{2}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}\s*[日일]?)")
+
+
 def _find_dates_of_birth(text: str) -> Iterator[Finding]:
     for m in _DATE.finditer(text):
         if _context_before(text, m.start(), _DOB_CONTEXT, window=30):
             yield m.start(), m.end(), "date_of_birth", 0.85
+    for m in _DOB_CJK.finditer(text):
+        yield m.start(1), m.end(1), "date_of_birth", 0.85
 
 
 _PO_BOX = re.compile(
@@ -409,20 +425,86 @@ _PO_BOX = re.compile(
 )
 
 
+# Letters of Latin-script street and city names, Polish, Czech, Turkish... included ("Łódź", "Śląska").
+_UP = r"A-ZÀ-Þ\u0100-\u017f"
+_LO = r"a-zà-ÿ\u0100-\u017f"
+_PLACE_WORD = r"[" + _UP + r"][" + _LO + r"'’]+(?:-[" + _UP + r"]?[" + _LO + r"'’]+)*"
+# A house number as countries write it: "17a", "5 bis", "84/92", "452-II", "263-1", "118bis".
+_HOUSE_NUMBER = r"\d{1,5}(?:\s?(?:bis|ter)\b|[a-zA-Z]\b|[/-]\d{1,4}[a-zA-Z]?\b|-[IVX]{1,4}\b)*"
+# Street type words written before the name (Romance and Slavic languages, with their abbreviations).
+_STREET_BEFORE = (
+    r"(?i:rue|avenue|av\.|boulevard|bd\.?|place|chemin|all[ée]e|impasse|quai|cours|route|calle|c/|avenida|avda\.?|plaza|paseo|carrer|ronda|camino|"
+    r"via|viale|piazza|corso|largo|vicolo|rua|travessa|praça|estrada|alameda|ul\.|ulica|al\.|aleja|pl\.|plac|os\.|osiedle|strada|calea|"
+    r"bulevardul|trg|ulice|náměstí|nábřeží)"
+)
+_PARTICLE = r"(?i:de|del|de\s+la|de\s+las|de\s+los|della|delle|dei|des|du|la|le|les|l'|d'|da|do|dos|das|di)"
+# Prefix streets: "Calle de Alcalá 128", "ul. Marszałkowska 84/92", "Avenida da Liberdade 110", "C/ Mayor 7".
+_ADDRESS_PREFIXED = re.compile(
+    r"(?<![\w/])" + _STREET_BEFORE + r"\s*(?:" + _PARTICLE + r"\s*)*" + _PLACE_WORD + r"(?:\s+(?:" + _PARTICLE + r"\s+)?" + _PLACE_WORD + r"){0,3}"
+    r",?\s+" + _HOUSE_NUMBER
+)
+# Suffix streets ("Keizersgracht 452-II", "Lindenallee 3b") and German streets named with a
+# preposition ("Am Rosengarten 22"): the latter only with a postcode behind, as "Am" starts many phrases.
+_ADDRESS_SUFFIXED = re.compile(
+    r"\b[" + _UP + r"][\w\u00c0-\u017f-]*(?:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|straat|laan|gracht|plein|kade|singel|dijk|steeg|"
+    r"markt|vej|gade|gatan|vägen|veien|gata|utca)\s+" + _HOUSE_NUMBER
+)
+_ADDRESS_PREPOSITION = re.compile(
+    r"\b(?:Am|An\s+der|An\s+den|Im|In\s+der|Auf\s+der|Auf\s+dem|Zum|Zur|Unter\s+den|Hinter\s+der|Vor\s+dem)\s+" + _PLACE_WORD + r"\s+" + _HOUSE_NUMBER
+)
+# What may follow a street and number: floor, door or flat ("3º B", "2º izq.", "m. 15", "Apt 5C", "4ºA"),
+# then a postcode and a town in any of these orders and formats: "28009 Madrid", "1100-053 Lisboa",
+# "00-514 Warszawa", "1016 GD Amsterdam", "Edinburgh EH9 1HY", "Dublin 6, D06 X2K4", "Austin, TX 78701".
+_UNIT = (
+    r"(?:\d{1,2}\s?[ºª°]\s?(?:[A-Za-z]{1,2}\b|(?i:izq(?:uierda)?|dcha|der(?:echa)?|izda|esq|dto|esquerdo|direito)\b\.?)?|"
+    r"(?i:apt|apartment|unit|suite|ste|flat|floor|fl|piso|planta|puerta|étage|etage|esc|escalera|m|lok|lokal|app|appt|bus|stiege|top|whg|bte)\.?\s*[\w-]{1,5}\b|"
+    r"(?i:izq|dcha|izda)\.?)"
+)
+_POSTCODE = r"(?:\d{4}-\d{3}|\d{2}-\d{3}|\d{4}\s?[A-Z]{2}\b|\d{5}|[A-Z]\d{2}\s?[A-Z0-9]{4}|\d{4}|\d{3}\s\d{2})"
+_UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
+_TOWN = _PLACE_WORD + r"(?:\s+" + _PLACE_WORD + r")?"
+_ADDRESS_TAIL = re.compile(
+    r"(?:,?\s*" + _UNIT + r")*"
+    r"(?:,?\s*" + _POSTCODE + r"\s+" + _TOWN + r"|,\s*" + _TOWN + r"(?:\s+\d{1,2}\b)?(?:,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4}|\d{5}(?:-\d{4})?|"
+    r"[A-Z]{2}\s+\d{5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}))?|(?:\s+\d{1,2}\b)?,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4})\b)?"
+)
+_HAS_POSTCODE = re.compile(r"\d{4,5}|\d{2}-\d{3}|" + _UK_POSTCODE)
+
+
+def _with_tail(text: str, start: int, end: int) -> int:
+    """The end of the address that starts a street at ``text[start:end]``: units, postcode and town included."""
+    tail = _ADDRESS_TAIL.match(text, end)
+    return tail.end() if tail and tail.end() > end else end
+
+
 def _find_addresses(text: str) -> Iterator[Finding]:
     for m in _PO_BOX.finditer(text):
         yield m.start(), m.end(), "address", 0.7
-    for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST):
+    for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST, _ADDRESS_PREFIXED, _ADDRESS_SUFFIXED, _ADDRESS_PREPOSITION):
         for m in pattern.finditer(text):
             value = m.group().rstrip(",. ")
             start = m.start()
             lead = _ADDRESS_LEAD.search(text[max(0, start - 12) : start + 1])
             if lead and pattern is _ADDRESS_EU:
                 start = max(0, start - 12) + lead.start()
-            yield start, m.start() + len(value), "address", 0.7
+            end = m.start() + len(value)
+            full = _with_tail(text, start, end)
+            if pattern is _ADDRESS_PREPOSITION and not _HAS_POSTCODE.search(text, end, full):
+                continue
+            yield start, text[start:full].rstrip(",. ").__len__() + start, "address", 0.7
+
+
+# Chinese, Japanese and Korean names are told by the honorific after them: "山田 花子さん", "王先生", "김민준 씨".
+_CJK_NAME = re.compile(
+    r"(?<![\u4e00-\u9fff\u3040-\u30ff])([\u4e00-\u9fff]{1,3}[ \u3000]?[\u4e00-\u9fff\u3040-\u30ff]{0,3})(?=さん|様|さま|氏|君|くん|ちゃん|先生|殿|女士|小姐)"
+    r"|(?<![\uac00-\ud7a3])([\uac00-\ud7a3]{2,4})(?=\s?(?:씨|님))"
+)
 
 
 def _find_names(text: str) -> Iterator[Finding]:
+    for m in _CJK_NAME.finditer(text):
+        g = 1 if m.group(1) else 2
+        yield m.start(g), m.end(g), "person", 0.7
     for pattern in (_PERSON_CONTEXT, _TITLE_NAME):
         for m in pattern.finditer(text):
             words = m.group(1).split()
@@ -444,7 +526,17 @@ _SURNAME_FIRST = frozenset(
     "jang lim shin kwon hwang ahn seo".split()  # not "Do", "Le", "He", "Ma", "Oh", "Song", "Sun": English or French words
 )
 # Particles inside a name: "Youssef El Amrani", "Ludwig van Beethoven", "Maria da Silva".
-_PARTICLES = frozenset("al el bin ibn bint ben abu van von der den de da di du del della dos das le la thi ter mac".split())
+_PARTICLES = frozenset("al el bin ibn bint ben abu van von der den de da di du del della dos das le la thi ter ten mac ní nic ó ua ap bat".split())
+
+
+def fold(word: str) -> str:
+    """A word lower-cased with its accents and special letters folded: "Małgorzata" -> "malgorzata", "Nguyễn" -> "nguyen"."""
+    low = word.lower().translate(_FOLD_LETTERS)
+    return "".join(ch for ch in unicodedata.normalize("NFKD", low) if not unicodedata.combining(ch))
+
+
+# Letters that NFKD does not split into a base letter and a mark.
+_FOLD_LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d"})
 # Capitalised words that follow a given name without being part of a name.
 _AFTER_NAME_STOP = frozenset(
     "street st road rd avenue ave lane drive bank group ltd inc llc gmbh plc university college school hospital station airport "
@@ -470,7 +562,9 @@ def gazetteer_name_finder(given_names: frozenset[str]) -> Callable[[str], Iterat
 
     def starts_name(word: str) -> bool:
         low = word.lower()
-        return word[:1].isupper() and not word.isupper() and (low in given_names or low in _SURNAME_FIRST) and word not in _NOT_NAMES
+        if not word[:1].isupper() or word.isupper() or word in _NOT_NAMES:
+            return False
+        return low in given_names or low in _SURNAME_FIRST or (not low.isascii() and (fold(low) in given_names or fold(low) in _SURNAME_FIRST))
 
     def name_word(word: str) -> bool:
         return word[:1].isupper() and not (word.isupper() and len(word) > 1) and word.lower() not in _AFTER_NAME_STOP and word not in _NOT_NAMES
@@ -723,6 +817,10 @@ def _plausible_person(text: str, start: int, end: int) -> bool:
     return len(words) >= 2 or re.search(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau)\.?\s*$", text[max(0, start - 8) : start]) is not None
 
 
+# A phone-shaped run glued by a dash or underscore to a code of capitals in front ("APP-2024-000731").
+_ID_PREFIX = re.compile(r"(?<![\w+])(?!(?:TEL|PHONE|MOB|MOBILE|FAX|CELL|WA|SMS)[-_])[A-Z][A-Z0-9]{1,9}[-_]\+?\(?\d?(?=\d)")
+
+
 def redact_pii(text: str, analyzer: Any = None) -> Redaction:
     """Replaces personal data in ``text`` by ``[KIND]`` placeholders.
 
@@ -750,6 +848,8 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
         if kind == "person" and r.recognition_metadata and "Spacy" in str(r.recognition_metadata.get("recognizer_name", "")):
             if not english or not _plausible_person(text, r.start, r.end):
                 continue
+        if kind == "phone" and _ID_PREFIX.search(text, max(0, r.start - 12), r.start + 1):
+            continue  # the digits of an identifier such as "APP-2024-000731" or "INC-2024-0042"
         findings.append((r.start, r.end, kind, r.score))
     # Presidio drops a pattern name that lies inside a wider NER span ("Ich heiße Anna
     # Schmidt"); when that span is then rejected above, the name must still count.
