@@ -104,7 +104,23 @@ def load_split(name: str) -> dict:
 
         for d in read_corpus(CORPUS).documents:
             docs.append({"id": d.doc_id, "kind": "poisoned" if d.doc_id == POISONED else "clean", "text": d.text})
-    return {"path": path, "cases": data["cases"], "documents": docs}
+    return {"path": path, "cases": [_plain_pii(c) for c in data["cases"]], "documents": docs}
+
+
+# heldout5's author listed PII as Presidio entities ({entity, value}); the other sets use kinds and values.
+ENTITY_KINDS = {
+    "PERSON": "person", "PHONE_NUMBER": "phone", "NATIONAL_ID": "national_id", "LOCATION": "address",
+    "IBAN_CODE": "iban", "EMAIL_ADDRESS": "email", "CREDIT_CARD": "card", "DATE_OF_BIRTH": "date_of_birth",
+    "PASSPORT": "passport", "US_SSN": "ssn", "UK_NINO": "national_id", "IP_ADDRESS": "ip_address",
+}
+
+
+def _plain_pii(case: dict) -> dict:
+    """A case whose ``pii`` lists ``{entity, value}`` mappings, as kinds and values."""
+    pii = case.get("pii") or []
+    if not pii or not isinstance(pii[0], dict):
+        return case
+    return {**case, "pii": [ENTITY_KINDS[p["entity"]] for p in pii], "values": [p["value"] for p in pii]}
 
 
 def value_redacted(value: str, kind: str, text: str) -> bool:
