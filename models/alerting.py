@@ -480,6 +480,31 @@ def _per_sample(entry: CheckPolicy, pairs: Sequence[tuple[float, int]]) -> tuple
     return p, sigma_z, int(statistics.median(size for _, size in pairs))
 
 
+def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a share observed on ``n`` items."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _within_noise(measurement: Measurement, fail: float, direction: Direction) -> float | None:
+    """For a share graded on fixed levels: the interval's bound nearest normal when it still reaches ``fail``.
+
+    A fixed level knows nothing of the night's size (a RAG share check has no
+    reference on its first nights): a share past it on a few hundred items is
+    red only when its whole 95% interval is past it too. Returns the bound that
+    is not (the night is amber), or None (the figure is past fail beyond noise,
+    or not past it at all).
+    """
+    if measurement.value is None or measurement.n <= 0:
+        return None
+    low, high = wilson_interval(float(measurement.value), int(measurement.n))
+    bound = low if direction == "above" else high
+    return None if _beyond(bound, fail, direction) else bound
+
+
 # -- grading --------------------------------------------------------------------
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
@@ -525,7 +550,12 @@ def grade(measurement: Measurement, entry: CheckPolicy, calibration: Calibration
     value = float(measurement.value)
     direction = entry.direction
     over, under = (">", "<=") if direction == "above" else ("<", ">=")
-    if _beyond(value, fail, direction):
+    fixed = calibration is None or not calibration.calibrated
+    noise = _within_noise(measurement, fail, direction) if fixed and CHECKS[measurement.check].share else None
+    if _beyond(value, fail, direction) and noise is not None:
+        status, text = "amber", (f"{name} {_fmt(value)} {over} fail {_fmt(fail)} but within sampling noise "
+                                 f"(95% bound {_fmt(noise)}, {n})")
+    elif _beyond(value, fail, direction):
         status, text = "red", f"{name} {_fmt(value)} {over} fail {_fmt(fail)} ({n})"
     elif _beyond(value, warn, direction):
         status, text = "amber", f"{name} {_fmt(value)} {over} warn {_fmt(warn)} (fail {_fmt(fail)}, {n})"

@@ -204,6 +204,22 @@ def test_a_share_check_is_calibrated_per_night_size(policy):
     assert floored.warn == 0.4 and "warn:floor" in floored.clamped
 
 
+def test_a_share_past_a_fixed_level_within_its_noise_is_amber_not_red(policy):
+    entry = policy["unanswerable_share"]  # fixed fail 0.25 until calibrated
+    # 0.255 of 161 questions: the 95% interval (0.19, 0.33) still holds 0.25
+    near = grade(Measurement("unanswerable_share", 0.255, 161), entry)
+    assert near.status == "amber" and "within sampling noise" in near.summary
+    # 0.40 of 161: past 0.25 beyond any noise
+    assert grade(Measurement("unanswerable_share", 0.40, 161), entry).status == "red"
+    # 0.30 of 2,000: the interval (0.28, 0.32) is past 0.25
+    assert grade(Measurement("unanswerable_share", 0.30, 2000), entry).status == "red"
+    # a check that is not a share keeps its plain fixed levels
+    assert grade(Measurement("data_drift", 0.31, 2000), policy["data_drift"]).status == "red"
+    # and a calibrated share check's per-night levels already hold its noise
+    cal = calibrate([0.15, 0.16, 0.14, 0.15], replace(entry, floor=0.0, ceiling=1.0), sizes=[160, 160, 160, 160])
+    assert grade(Measurement("unanswerable_share", 0.255, 161), entry, cal).status == "red"
+
+
 def test_a_share_check_without_sizes_or_noise_uses_plain_levels(policy):
     entry = replace(policy["unanswerable_share"], floor=0.0, ceiling=1.0)
     plain = calibrate([0.1, 0.2, 0.15], entry)
