@@ -17,14 +17,26 @@
 
 Before all of this, control characters are stripped from the question and a
 question longer than ``budget.max_question_chars`` is refused (with its event).
+
+A warm gateway remembers, in memory, what is a pure function of its input
+(``Memo``): the guardrails' verdict and redaction of a text (a question asked
+again, a chunk retrieved for another question, an answer given before), keyed
+by the text's hash and valid for one ``Guardrails`` object; and the response-cache
+entries it has read or written, keyed like the cache (question, prompt, index and
+generator versions). Budgets are still read and one event is still written per
+request, hit or miss.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -38,7 +50,8 @@ from infra.clients.mlflow_prompts import PromptRegistry
 from infra.clients.qdrant_index import Retriever, VectorIndex
 from infra.rag.indexing import collection_embedder
 from infra.settings import TandemSettings
-from infra.stores.requests import RequestEvent, RequestLog, ResponseCache, clean_label, clean_text, for_log
+from infra.stores.opsdb import response_cache
+from infra.stores.requests import RequestEvent, RequestLog, ResponseCache, clean_label, clean_text, db_safe_row, for_log
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +69,51 @@ class EmbedderMismatch(NotReady):
 
 class EventNotWritten(RuntimeError):
     """A request's event could not be written to the ops database (its tokens are not counted)."""
+
+
+class Memo:
+    """A bounded, thread-safe least-recently-used map, for values that are a pure function of their key.
+
+    ``owner`` is the object the values were computed with (the guardrails, the
+    response cache): handing another one empties the memo, so a gateway whose
+    guardrails or cache are replaced never serves what the old ones decided.
+
+    Args:
+        size: Entries kept at most; the least recently used go first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._owner: Any = None
+        self._lock = threading.Lock()
+
+    def get(self, owner: Any, key: Any) -> Any | None:
+        with self._lock:
+            if owner is not self._owner:
+                return None
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, owner: Any, key: Any, value: Any) -> None:
+        with self._lock:
+            if owner is not self._owner:
+                self._items.clear()
+                self._owner = owner
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def text_key(text: str) -> bytes:
+    """A text's memo key: its SHA-256 (the memo never holds a question as typed, PII included)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 @dataclass
@@ -112,6 +170,71 @@ class Gateway:
         self.offline = ExtractiveGenerator(embed=embedder.embed_cached, count_tokens=embedder.count_tokens)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._retrievers: dict[str, Retriever] = {}
+        # Guardrail verdicts and redactions by text (a chunk comes back for many questions),
+        # and the response-cache entries this process has read or written.
+        self.verdicts = Memo(20_000)
+        self.answers = Memo(10_000)
+
+    # -- what a warm gateway remembers ----------------------------------------------
+    def redact(self, text: str):
+        """``guardrails.redact(text)``, remembered (it is deterministic for one text and one ``Guardrails``)."""
+        return self._guarded("redact", text)
+
+    def check(self, text: str):
+        """``guardrails.check(text)``, remembered (see ``redact``)."""
+        return self._guarded("check", text)
+
+    def _guarded(self, kind: str, text: str):
+        guardrails = self.guardrails
+        key = (kind, text_key(text))
+        verdict = self.verdicts.get(guardrails, key)
+        if verdict is None:
+            verdict = getattr(guardrails, kind)(text)
+            self.verdicts.put(guardrails, key, verdict)
+        return verdict
+
+    def screen_chunks(self, chunks: list[Chunk]) -> tuple[list[Chunk], list[tuple[Chunk, Any]]]:
+        """``guardrails.filter_chunks`` one chunk at a time, each verdict remembered by the chunk's text.
+
+        Returns:
+            The chunks kept (rank order) and the chunks dropped with the check that flagged each.
+        """
+        guardrails = self.guardrails
+        kept: list[Chunk] = []
+        dropped: list[tuple[Chunk, Any]] = []
+        for chunk in chunks:
+            key = ("screen", text_key(chunk.text))
+            verdict = self.verdicts.get(guardrails, key)
+            if verdict is None:
+                _, flagged = guardrails.filter_chunks([chunk], lambda c: c.text)
+                verdict = ("drop", flagged[0][1]) if flagged else ("keep", None)
+                self.verdicts.put(guardrails, key, verdict)
+            if verdict[0] == "drop":
+                dropped.append((chunk, verdict[1]))
+            else:
+                kept.append(chunk)
+        return kept, dropped
+
+    def cached_answer(self, key: str) -> dict[str, Any] | None:
+        """The response cache's entry under ``key``: from memory when this process has seen it, else the ops database.
+
+        An entry is never changed in place: its key holds the question and every
+        version that made it, so a copy in memory stays right.
+        """
+        cache = self.cache
+        entry = self.answers.get(cache, key)
+        if entry is None:
+            entry = cache.get(key)
+            if entry is not None:
+                self.answers.put(cache, key, entry)
+        return None if entry is None else copy.deepcopy(entry)  # the caller's lists are its own
+
+    def cache_answer(self, key: str, *, prompt_version: str, index_version: str, generator: str, answer: dict[str, Any]) -> None:
+        """Write the answer to the response cache, then remember it (only once it is written)."""
+        cache = self.cache
+        cache.put(key, prompt_version=prompt_version, index_version=index_version, generator=generator, answer=answer)
+        # What the database holds (cleaned, JSON-shaped), so a hit from memory is a hit from the table.
+        self.answers.put(cache, key, db_safe_row(response_cache, {"answer": answer})["answer"])
 
     # -- the shared answer path (also used by the golden-set evaluation) --------
     def retriever(self, collection: str) -> Retriever:
@@ -150,13 +273,13 @@ class Gateway:
         t0 = time.perf_counter()
         retrieved = self.retriever(collection).retrieve(question)
         retrieval_ms = (time.perf_counter() - t0) * 1000
-        kept, dropped = self.guardrails.filter_chunks(retrieved, lambda c: c.text)
+        kept, dropped = self.screen_chunks(retrieved)
         if dropped:
             flags.append("injection:chunk")
             log.warning("dropped %d retrieved chunk(s) that look like prompt injection: %s", len(dropped), sorted({c.doc_id for c, _ in dropped}))
         chunks = []
         for c in kept:
-            red = self.guardrails.redact(c.text)
+            red = self.redact(c.text)
             if red.found:
                 flags.append("pii:chunk")
             chunks.append(Chunk(c.chunk_id, c.doc_id, red.text, c.score))
@@ -180,7 +303,7 @@ class Gateway:
             flags.append("leak:canary")
             log.warning("the %s generator's answer repeated the prompt's canary; answer withheld", used)
             gen = Generation(REFUSAL_LEAK, (), gen.prompt_tokens, gen.completion_tokens, gen.model, False, ())
-        red = self.guardrails.redact(gen.text)
+        red = self.redact(gen.text)
         if red.found:
             flags.append("pii:answer")
             gen = Generation(red.text, gen.citations, gen.prompt_tokens, gen.completion_tokens, gen.model, gen.answered, gen.sentences)
@@ -269,12 +392,12 @@ class Gateway:
 
         tenant, now = event.tenant, event.at
         question = clean_text(question)
-        redacted = self.guardrails.redact(question)
+        redacted = self.redact(question)
         flags += [f"pii:{k}" for k in sorted(redacted.found)]
         question = redacted.text
         event.question = question
 
-        injection = self.guardrails.check(question)
+        injection = self.check(question)
         if injection.flagged:
             flags.append("injection:question")
             flags += [f"injection-rule:{r}" for r in injection.rules]
@@ -316,7 +439,7 @@ class Gateway:
         event.generator = generator
         key = cache_key(question, prompt_version=str(prompt.version), index_version=collection, generator=generator)
         try:
-            cached = self.cache.get(key)
+            cached = self.cached_answer(key)
         except Exception as exc:  # a cache that cannot be read is a miss, not a failed request
             flags.append("cache:read-failed")
             log.warning("request %s: response cache unreadable, answering anew: %s", event.request_id, for_log(exc))
@@ -348,7 +471,7 @@ class Gateway:
         # endpoint is tried again next time.
         final_key = key if answer.generator == generator else cache_key(question, prompt_version=str(prompt.version), index_version=collection, generator=answer.generator)
         try:
-            self.cache.put(
+            self.cache_answer(
                 final_key,
                 prompt_version=str(prompt.version),
                 index_version=collection,

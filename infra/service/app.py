@@ -132,32 +132,69 @@ class FeedbackRequest(BaseModel):
 
 # -- the prompt, kept warm ---------------------------------------------------------------
 class FreshPrompts:
-    """The prompt registry, with the alias's prompt reused for ``ttl_s`` seconds.
+    """The prompt registry, with the alias's prompt reused and re-checked in the background.
 
-    Reading ``production`` from MLflow costs two registry queries; the
-    service reuses the answer for a couple of seconds, so a prompt promotion
-    or rollback reaches the service within ``ttl_s`` (``service.prompt_refresh_s``).
+    Reading ``production`` from MLflow costs two registry queries (the alias,
+    then the version). A version never changes once registered, so each is
+    read once; the alias is read again when its answer is older than ``ttl_s``
+    (``service.prompt_refresh_s``), by a background thread, while requests go
+    on with the answer they have: no request waits on MLflow but the first.
+    A prompt promotion or rollback reaches the service within ``ttl_s`` plus
+    one registry read; while the registry cannot be read, the last prompt is
+    kept (and the failure logged). "Not there yet" is asked again on every call.
     Every other attribute is the registry's own.
     """
 
     def __init__(self, registry, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.registry, self.ttl_s, self._clock = registry, ttl_s, clock
         self._seen: dict[str, tuple[float, Any]] = {}
+        self._versions: dict[int, Any] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def by_alias(self, alias: str):
-        now = self._clock()
         seen = self._seen.get(alias)
-        if seen is not None and now - seen[0] < self.ttl_s:
+        if seen is not None:
+            if self._clock() - seen[0] >= self.ttl_s:
+                self._refresh_later(alias)
             return seen[1]
-        with self._lock:  # one reader refreshes; the others wait for its answer
+        with self._lock:  # nothing yet: one reader asks; the others wait for its answer
             seen = self._seen.get(alias)
-            if seen is not None and self._clock() - seen[0] < self.ttl_s:
+            if seen is not None:
                 return seen[1]
-            spec = self.registry.by_alias(alias)
-            if spec is not None:  # "not there yet" is asked again next time
-                self._seen[alias] = (self._clock(), spec)
-            return spec
+            return self._read(alias)
+
+    def _read(self, alias: str):
+        """Read the alias (and its version, once per version); remember a found prompt."""
+        version = self.registry.alias_version(alias)
+        if version is None:
+            self._seen.pop(alias, None)
+            return None
+        spec = self._versions.get(version)
+        if spec is None:
+            spec = self._versions[version] = self.registry.get(version)
+        self._seen[alias] = (self._clock(), spec)
+        return spec
+
+    def _refresh_later(self, alias: str) -> None:
+        with self._lock:
+            if alias in self._refreshing:
+                return
+            self._refreshing.add(alias)
+        threading.Thread(target=self._refresh, args=(alias,), name=f"prompt-refresh-{alias}", daemon=True).start()
+
+    def _refresh(self, alias: str) -> None:
+        try:
+            self._read(alias)  # outside the lock: requests go on meanwhile
+        except Exception as exc:  # keep serving the prompt we have; try again after ttl_s
+            log.warning("could not re-read the prompt alias %r, keeping the current prompt: %s", alias, for_log(exc))
+            with self._lock:
+                seen = self._seen.get(alias)
+                if seen is not None:
+                    self._seen[alias] = (self._clock(), seen[1])
+        finally:
+            with self._lock:
+                self._refreshing.discard(alias)
 
     def __getattr__(self, name: str):
         return getattr(self.registry, name)
