@@ -336,8 +336,13 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets readers run beside the one writer; busy_timeout makes concurrent
     # backfill threads wait for the lock instead of failing at once.
+    # synchronous=NORMAL (SQLite's advice for WAL): a commit no longer waits for the
+    # disk to sync (about 8 ms a commit here, most of a cached answer's time). A
+    # killed process loses nothing and the file cannot corrupt; a power cut or OS
+    # crash can lose the last commits (a backfill's rerun redoes such a day).
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
