@@ -45,13 +45,16 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The default embedder (ONNX int8) is exported from the shipped MiniLM weights once per venv
-# (10-40 s; nothing downloaded); infra.clients.onnx_export skips what is already built.
+# (10-40 s; nothing downloaded); infra.clients.onnx_export skips what is already built. The
+# trained injection classifier is then fitted from the repository's labelled sets with it (~20 s)
+# and cached next to it, keyed by the training data's hash (a changed set retrains on first use).
 ONNX_STAMP := $(VENV)/.tandem-onnx
-$(ONNX_STAMP): $(STAMP) infra/clients/onnx_export.py
+$(ONNX_STAMP): $(STAMP) infra/clients/onnx_export.py infra/clients/injection_model.py
 	$(PY) -m infra.clients.onnx_export
+	$(PY) -m infra.clients.injection_model
 	touch $(ONNX_STAMP)
 
-setup: $(STAMP) $(ONNX_STAMP)  ## create .venv with the pinned dependencies and build the ONNX embedder
+setup: $(STAMP) $(ONNX_STAMP)  ## create .venv with the pinned dependencies, build the ONNX embedder and fit the injection classifier
 	@mkdir -p $(PREFECT_HOME)
 
 # The main job indexes its own copy of the demo corpus under the data dir: it edits one

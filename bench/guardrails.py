@@ -2,10 +2,13 @@
 
 Run ``python bench/guardrails.py`` (development splits and the first held-out
 set), ``--split devall`` while tuning, ``--tune`` to choose the semantic
-threshold on the development splits only. Prints; asserts nothing (this is a
-measurement, not a test).
+threshold on the development splits only, ``--cv`` for the leave-one-set-out
+cross-validation of the trained classifier over the development files (its
+threshold, and the honest estimate of what it adds). Prints; asserts nothing
+(this is a measurement, not a test).
 
-Development splits (rules, exemplars and the threshold are tuned on them):
+Development splits (rules, exemplars and the threshold are tuned on them, and the
+classifier is trained on them: ``infra.clients.injection_model.TRAINING_SETS``):
 
 * ``dev`` = ``infra/demo/attacks.yaml`` (cases and documents) plus the demo
   corpus (``runbooks/poisoned-vendor-note.md`` poisoned, every other document
@@ -36,13 +39,20 @@ Development splits (rules, exemplars and the threshold are tuned on them):
   look-alikes; addresses of several countries and person names; poisoned
   documents hiding their order in comments, alt text, hidden spans, footnotes,
   code comments, JSON values and base64, with clean look-alikes.
+* ``dev8`` = ``bench/data/guardrails_heldout_5.yaml``. Written blind by another
+  author as a fifth held-out set; run once by the lead on 2026-11-30
+  (injection 77/117, benign refused 2/108, PII 103/116 with IP addresses 0/5,
+  dates of birth 4/7, addresses 8/11 and national ids 16/18, poisoned
+  documents 9/16, clean documents dropped 2/16), so it was moved into
+  development. The file keeps its name; its PII is listed as Presidio
+  entities (``{entity, value}``), converted by ``_plain_pii``.
 
 Held-out splits (measured, never tuned on):
 
 * ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
-* ``heldout5`` = ``bench/data/guardrails_heldout_5.yaml``, written by another
-  author before this tuning round, never read while tuning; only the lead runs
-  it, with ``--split heldout5``, after the last tuning change. It is in no group.
+* ``heldout6`` = ``bench/data/guardrails_heldout_6.yaml``, written blind by
+  another author, never read while tuning; only the lead runs it, with
+  ``--split heldout6``, after the last tuning change. It is in no group.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -83,12 +93,14 @@ DEV5 = ROOT / "bench" / "data" / "guardrails_dev_5.yaml"
 # Written as a fourth held-out set; run once and its misses seen (2026-11-30), so now development.
 DEV6 = ROOT / "bench" / "data" / "guardrails_heldout_4.yaml"
 DEV7 = ROOT / "bench" / "data" / "guardrails_dev_6b.yaml"
-# A fifth held-out set by another author: never read while tuning; the lead runs it once.
-HELDOUT5 = ROOT / "bench" / "data" / "guardrails_heldout_5.yaml"
+# Written blind as a fifth held-out set; run once by the lead (2026-11-30), so now development.
+DEV8 = ROOT / "bench" / "data" / "guardrails_heldout_5.yaml"
+# A sixth held-out set by another author: never read while tuning; only the lead runs it.
+HELDOUT6 = ROOT / "bench" / "data" / "guardrails_heldout_6.yaml"
 SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7,
-          "heldout": HELDOUT, "heldout5": HELDOUT5}
-DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
-# Names that run several splits. heldout5 is never in a group: it runs only when asked by name.
+          "dev8": DEV8, "heldout": HELDOUT, "heldout6": HELDOUT6}
+DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
+# Names that run several splits. heldout6 is never in a group: it runs only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -107,7 +119,7 @@ def load_split(name: str) -> dict:
     return {"path": path, "cases": [_plain_pii(c) for c in data["cases"]], "documents": docs}
 
 
-# heldout5's author listed PII as Presidio entities ({entity, value}); the other sets use kinds and values.
+# dev8's author (the fifth held-out set) listed PII as Presidio entities ({entity, value}); the other sets use kinds and values.
 ENTITY_KINDS = {
     "PERSON": "person", "PHONE_NUMBER": "phone", "NATIONAL_ID": "national_id", "LOCATION": "address",
     "IBAN_CODE": "iban", "EMAIL_ADDRESS": "email", "CREDIT_CARD": "card", "DATE_OF_BIRTH": "date_of_birth",
@@ -253,14 +265,106 @@ def tune(split: dict, embed) -> None:
         print(f"  {s.attack:.3f} (benign {s.benign:.3f}) {s.part[:90]!r}")
 
 
+def cross_validate(embed, semantic, *, grid=None, max_refusal: float = 0.03) -> None:
+    """Leave-one-set-out estimate of the trained classifier, next to rules alone and rules + semantic.
+
+    For each development set: the classifier is trained on every other set (plus
+    the exemplar bank and the demo corpus) and scores the held-out set's
+    injection and benign questions. Prints per-set injection recall and benign
+    refusal for the three configurations at the chosen threshold: the lowest
+    whose pooled out-of-set benign refusal (rules + semantic + classifier)
+    stays at or under ``max_refusal``. Rules and exemplars were written on all
+    these sets, so their columns are in-sample; only the classifier's share is
+    out of set.
+    """
+    import numpy as np
+
+    from indexes.guardrails import check_injection
+    from indexes.guardrails.classifier import MAX_WORDS, InjectionClassifier, fit_classifier
+    from indexes.guardrails.normalize import variants
+    from infra.clients import injection_model as im
+
+    examples = im.training_examples()
+    texts, labels, sources = im.readings(examples)
+    t0 = time.perf_counter()
+    vecs = np.asarray(embed(texts), dtype=np.float32)
+    print(f"{len(examples)} examples, {len(texts)} readings embedded in {time.perf_counter() - t0:.1f} s")
+    rows = {}
+    doc_rows = []
+    for name in DEVELOPMENT:
+        cases = [c for c in load_split(name)["cases"] if c["kind"] in ("injection", "benign")]
+        keep = [i for i, s in enumerate(sources) if s != name]
+        w = fit_classifier([texts[i] for i in keep], vecs[keep], [labels[i] for i in keep], c=im.C)
+        probs, rule_hit, sem_hit, is_inj = [], [], [], []
+        for c in cases:
+            forms = list(dict.fromkeys(f.strip()[:1000] for f in variants(c["text"]) if f.strip() and len(f.split()) <= MAX_WORDS))
+            probs.append(float(w.probabilities(forms, np.asarray(embed(forms))).max()) if forms else 0.0)
+            rule_hit.append(check_injection(c["text"]).flagged)
+            sem_hit.append(check_injection(c["text"], semantic=semantic).flagged)
+            is_inj.append(c["kind"] == "injection")
+        rows[name] = (np.array(probs), np.array(rule_hit), np.array(sem_hit), np.array(is_inj))
+        # Documents: the fold's model on the sentences of each document that could address a reader.
+        scorer = InjectionClassifier(embed=embed, weights=w, threshold=1.0, document_threshold=0.0)
+        for d in load_split(name)["documents"]:
+            forms = variants(d["text"])
+            doc_rows.append((name, scorer.score(forms).probability, check_injection(d["text"], semantic=semantic).flagged, d["kind"] == "poisoned"))
+    grid = grid or [round(x, 2) for x in np.arange(0.30, 0.991, 0.01)]
+    pooled = {k: np.concatenate([r[i] for r in rows.values()]) for i, k in enumerate(("p", "rule", "sem", "inj"))}
+    chosen = grid[-1]
+    strict = grid[-1]
+    print("threshold: pooled out-of-set injection recall / benign refusal (rules + semantic + classifier)")
+    for t in grid:
+        hit = pooled["sem"] | (pooled["p"] >= t)
+        rec = hit[pooled["inj"]].mean()
+        fp = hit[~pooled["inj"]].mean()
+        if t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9) or abs(fp - max_refusal) < 0.01:
+            print(f"  {t:.2f}: {rec:.1%} / {fp:.1%}")
+    for t in grid[::-1]:
+        hit = pooled["sem"] | (pooled["p"] >= t)
+        if hit[~pooled["inj"]].mean() > max_refusal:
+            break
+        chosen = t
+    for t in grid[::-1]:
+        if ((pooled["p"] >= t) & ~pooled["sem"])[~pooled["inj"]].mean() > max_refusal - 0.02:
+            break
+        strict = t
+    print(f"lowest threshold with pooled benign refusal <= {max_refusal:.0%}: {chosen:.2f}; "
+          f"lowest adding <= {max_refusal - 0.02:.0%} to rules + semantic (which refused ~2% on each blind set): {strict:.2f}")
+    for threshold in dict.fromkeys((chosen, strict)):
+        _print_cv_table(rows, pooled, threshold)
+    print("\ndocuments, out of set: document threshold -> poisoned blocked / clean dropped (rules + semantic + classifier)")
+    sem_p = sum(1 for r in doc_rows if r[3] and r[2]); sem_c = sum(1 for r in doc_rows if not r[3] and r[2])  # noqa: E702
+    n_p = sum(1 for r in doc_rows if r[3]); n_c = len(doc_rows) - n_p  # noqa: E702
+    print(f"  rules + semantic: {sem_p}/{n_p} / {sem_c}/{n_c}")
+    for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95):
+        hit = [(r[2] or r[1] >= t) for r in doc_rows]
+        per = {n: f"{sum(h for h, r in zip(hit, doc_rows) if r[0] == n and r[3])}/{sum(1 for r in doc_rows if r[0] == n and r[3])}"
+                  f"|{sum(h for h, r in zip(hit, doc_rows) if r[0] == n and not r[3])}" for n in DEVELOPMENT}
+        print(f"  {t:.2f}: {sum(h for h, r in zip(hit, doc_rows) if r[3])}/{n_p} / {sum(h for h, r in zip(hit, doc_rows) if not r[3])}/{n_c}  {per}")
+
+
+def _print_cv_table(rows: dict, pooled: dict, chosen: float) -> None:
+    print(f"\nclassifier threshold {chosen:.2f}")
+    print("| set | injection: rules | rules+semantic | +classifier | classifier alone | benign refused: rules | rules+semantic | +classifier | classifier alone |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, (p, rule, sem, inj) in [*rows.items(), ("pooled", tuple(pooled[k] for k in ("p", "rule", "sem", "inj")))]:
+        clf = sem | (p >= chosen)
+        cell = lambda h, m: f"{int(h[m].sum())}/{int(m.sum())} ({100 * h[m].mean():.0f}%)" if m.sum() else "-"  # noqa: E731
+        alone = p >= chosen
+        print(f"| {name} | {cell(rule, inj)} | {cell(sem, inj)} | {cell(clf, inj)} | {cell(alone, inj)} | {cell(rule, ~inj)} | {cell(sem, ~inj)} | {cell(clf, ~inj)} | {cell(alone, ~inj)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
-                        help="devall = dev .. dev7 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout5 only by name")
+                        help="devall = dev .. dev8 (development); both = dev and heldout; all = devall and heldout; "
+                             "heldout6 only by name (the lead only)")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")
+    parser.add_argument("--cv", action="store_true",
+                        help="leave-one-set-out cross-validation of the trained classifier over the development sets")
+    parser.add_argument("--no-classifier", action="store_true", help="rules + semantic only (no trained classifier)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss (development splits only)")
     parser.add_argument("--show-heldout-misses", action="store_true",
                         help="list the held-out misses too (for the report only: never tune on them)")
@@ -273,16 +377,24 @@ def main() -> None:
     analyzer = build_pii_analyzer(args.engine)
     build_pii_s = time.perf_counter() - t0
     embed = None
-    if not args.no_semantic or args.tune:
+    if not args.no_semantic or args.tune or args.cv:
         from infra.clients.embedding import get_embedder
 
         embed = get_embedder().embed_cached
     if args.tune:
         tune(merge_splits(DEVELOPMENT), embed)
         return
+    if args.cv:
+        cross_validate(embed, build_semantic_detector(embed))
+        return
     t0 = time.perf_counter()
     semantic = None if args.no_semantic else build_semantic_detector(embed)
-    guard = Guardrails(analyzer=analyzer, semantic=semantic)
+    classifier = None
+    if not args.no_semantic and not args.no_classifier:
+        from infra.clients.injection_model import build_injection_classifier
+
+        classifier = build_injection_classifier(embed)
+    guard = Guardrails(analyzer=analyzer, semantic=semantic, classifier=classifier)
     if semantic is not None:
         semantic.score(["warm up"])
     build_sem_s = time.perf_counter() - t0
@@ -292,6 +404,8 @@ def main() -> None:
         print(f"{name}: {load_split(name)['path'].relative_to(ROOT)}")
         results[name] = evaluate(load_split(name), guard, verbose=(args.verbose and name in DEVELOPMENT) or args.show_heldout_misses)
     config = f"PII engine {args.engine}, {'rules only' if args.no_semantic else f'rules + semantic (threshold {semantic.threshold:.2f}, margin {semantic.margin:.2f})'}"
+    if classifier is not None:
+        config += f" + classifier (threshold {classifier.threshold:.2f}, model {classifier.weights.data_hash})"
     print(f"\nguardrails: {config}; analyzer built in {build_pii_s:.1f} s, semantic bank in {build_sem_s:.1f} s")
     print(f"| {'metric':<34} | " + " | ".join(f"{n:<16}" for n in splits) + " |")
     print(f"|{'-' * 36}|" + "|".join("-" * 18 for _ in splits) + "|")

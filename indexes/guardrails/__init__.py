@@ -8,8 +8,10 @@
   together with the text of a document's hidden places (comments, alt text,
   hidden spans, footnotes, JSON values, table cells) read on their own,
   then, when a ``SemanticDetector`` is passed, by nearest attack exemplars in
-  embedding space (``semantic``). Questions *about* attacks are told apart
-  from instructions to the assistant in both layers.
+  embedding space (``semantic``), and, when an ``InjectionClassifier`` is
+  passed, by a logistic regression trained on every labelled development text
+  (``classifier``: the same embedding plus character n-grams). Questions
+  *about* attacks are told apart from instructions to the assistant in all layers.
 * ``filter_chunks``: retrieved chunks are checked the same way.
 * ``new_canary`` / ``leaked_canary``: a random token in the prompt; seeing it
   in an answer means the prompt leaked.
@@ -24,6 +26,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
 
+from indexes.guardrails.classifier import ClassifierScore, ClassifierWeights, InjectionClassifier, fit_classifier
 from indexes.guardrails.normalize import hidden_segments, variants
 from indexes.guardrails.pii import PII_KINDS, Redaction, build_analyzer, default_analyzer, luhn_valid, redact_pii
 from indexes.guardrails.rules import fired_rules
@@ -31,6 +34,10 @@ from indexes.guardrails.semantic import SemanticDetector, SemanticScore, choose_
 
 __all__ = [
     "PII_KINDS",
+    "ClassifierScore",
+    "ClassifierWeights",
+    "InjectionClassifier",
+    "fit_classifier",
     "Guardrails",
     "InjectionCheck",
     "Redaction",
@@ -55,10 +62,11 @@ class InjectionCheck:
     """Outcome of screening one text for prompt injection.
 
     Attributes:
-        flagged: Whether any rule or the semantic detector fired.
+        flagged: Whether any rule, the semantic detector or the classifier fired.
         score: 0 when nothing fired; rules give ``min(1, 0.6 + 0.2 * (n_rules - 1))``;
-            a semantic-only hit gives its cosine similarity to the nearest attack exemplar.
-        rules: Names of what fired, in rule order; ``semantic`` for the detector.
+            a semantic-only hit gives its cosine similarity to the nearest attack exemplar,
+            a classifier-only hit its probability.
+        rules: Names of what fired, in rule order; ``semantic`` and ``classifier`` for the detectors.
     """
 
     flagged: bool
@@ -66,12 +74,15 @@ class InjectionCheck:
     rules: tuple[str, ...]
 
 
-def check_injection(text: str, *, semantic: SemanticDetector | None = None) -> InjectionCheck:
+def check_injection(text: str, *, semantic: SemanticDetector | None = None,
+                    classifier: InjectionClassifier | None = None) -> InjectionCheck:
     """Screens ``text`` for prompt-injection attempts.
 
     Args:
         text: A user question or a retrieved chunk.
         semantic: The embedding-based detector; ``None`` runs the rules only.
+        classifier: The trained detector, run after the semantic one (it reuses
+            the vectors that one computed); ``None`` skips it.
 
     Returns:
         Whether it is flagged, a score in [0, 1] and the names of what fired.
@@ -94,6 +105,11 @@ def check_injection(text: str, *, semantic: SemanticDetector | None = None) -> I
         if semantic.flags(s):
             fired.append("semantic")
             score = min(1.0, s.attack)
+    if classifier is not None and not fired:
+        c = classifier.score(forms)
+        if classifier.flags(c):
+            fired.append("classifier")
+            score = c.probability
     if not fired:
         return InjectionCheck(flagged=False, score=0.0, rules=())
     return InjectionCheck(flagged=True, score=round(score, 6), rules=tuple(fired))
@@ -153,7 +169,7 @@ def leaked_canary(answer: str, canary: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Guardrails:
-    """The guardrails one process uses: a PII analyzer and an optional semantic detector.
+    """The guardrails one process uses: a PII analyzer and optional semantic and trained injection detectors.
 
     Built once (``infra.clients.pii.build_guardrails``) and passed to the gateway.
     ``Guardrails()`` is the pattern-only, rules-only configuration.
@@ -161,14 +177,15 @@ class Guardrails:
 
     analyzer: Any = None
     semantic: SemanticDetector | None = None
+    classifier: InjectionClassifier | None = None
 
     def redact(self, text: str) -> Redaction:
         """``redact_pii`` with this process's analyzer."""
         return redact_pii(text, self.analyzer)
 
     def check(self, text: str) -> InjectionCheck:
-        """``check_injection`` with this process's semantic detector (if any)."""
-        return check_injection(text, semantic=self.semantic)
+        """``check_injection`` with this process's semantic detector and classifier (if any)."""
+        return check_injection(text, semantic=self.semantic, classifier=self.classifier)
 
     def filter_chunks(self, chunks: Sequence[T], text_of: Callable[[T], str]) -> tuple[list[T], list[tuple[T, InjectionCheck]]]:
         """``filter_chunks`` screening each chunk with ``check``."""

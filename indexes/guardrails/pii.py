@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-PII_KINDS = ("email", "phone", "card", "iban", "national_id", "date_of_birth", "passport", "address", "person")
+PII_KINDS = ("email", "phone", "card", "iban", "national_id", "date_of_birth", "passport", "address", "person", "ip_address")
 
 # Presidio entity type -> kind. Built-in recognizers keep their names; ours use ours.
 ENTITY_KINDS: dict[str, str] = {
@@ -61,10 +61,11 @@ ENTITY_KINDS: dict[str, str] = {
     "PASSPORT": "passport",
     "ADDRESS": "address",
     "PERSON": "person",
+    "IP_ADDRESS": "ip_address",
 }
 
 # When two findings overlap, the kind earlier here keeps the characters.
-_PRIORITY = {kind: i for i, kind in enumerate(("email", "iban", "card", "national_id", "passport", "date_of_birth", "phone", "address", "person"))}
+_PRIORITY = {kind: i for i, kind in enumerate(("email", "iban", "card", "national_id", "passport", "date_of_birth", "ip_address", "phone", "address", "person"))}
 
 PLACEHOLDERS = {kind: f"[{kind.upper()}]" for kind in PII_KINDS}
 
@@ -249,7 +250,8 @@ _DOB_CONTEXT = re.compile(
     r"\b(?:born|birth(?:day|date)?|dob|d\.o\.b\.?|date\s+of\s+birth|geboren|geburtsdatum|geburtstag|n[ée]e?|"
     r"date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa]|nat[oa]|data\s+di\s+nascita|data\s+de\s+nascimento|"
     r"nascid[oa]|geboortedatum|geboren\s+op|geb\.|fecha\s+nac\.?|data\s+urodzenia|urodzon[ya]|doğum\s+tarihi|"
-    r"födelsedatum|fødselsdato|syntymäaika|data\s+nașterii|születési\s+dátum|birth\s+date)(?!\w)",
+    r"födelsedatum|fødselsdato|syntymäaika|data\s+nașterii|születési\s+dátum|birth\s+date|född|født|fødd|syntynyt|"
+    r"narozen[áa]?|rođen[a]?|doğdu|doğumlu|geb(?:oren)?\s+am|né(?:e)?\s+le)(?!\w)",
     re.IGNORECASE,
 )
 _MONTHS = (
@@ -366,7 +368,25 @@ def _find_ibans(text: str) -> Iterator[Finding]:
                 break
 
 
+# Ids whose shape alone is distinctive: an Italian codice fiscale (surname, name, birth date and place
+# codes, check letter) and a Chinese resident identity number (18 digits, ISO 7064 check character).
+_CODICE_FISCALE = re.compile(r"(?<![\w])[A-Z]{6}\d{2}[A-EHLMPRST]\d{2}[A-Z]\d{3}[A-Z](?![\w])")
+_CN_RESIDENT_ID = re.compile(r"(?<![\dA-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])")
+
+
+def cn_resident_id_valid(value: str) -> bool:
+    """The ISO 7064 MOD 11-2 check character of an 18-character Chinese resident identity number."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(d) * w for d, w in zip(value[:17], weights))
+    return "10X98765432"[total % 11] == value[17].upper()
+
+
 def _find_national_ids(text: str) -> Iterator[Finding]:
+    for m in _CODICE_FISCALE.finditer(text):
+        yield m.start(), m.end(), "national_id", 0.9
+    for m in _CN_RESIDENT_ID.finditer(text):
+        if cn_resident_id_valid(m.group()):
+            yield m.start(), m.end(), "national_id", 0.95
     for pattern in (_SSN_SEP, _NINO):
         for m in pattern.finditer(text):
             yield m.start(), m.end(), "national_id", 1.0
@@ -413,7 +433,10 @@ _DOB_CJK = re.compile(r"(?:生年月日|出生日期|出生年月日|生日|생�
 
 def _find_dates_of_birth(text: str) -> Iterator[Finding]:
     for m in _DATE.finditer(text):
-        if _context_before(text, m.start(), _DOB_CONTEXT, window=30):
+        # The cue right before the date, or earlier in the same sentence ("born on March 27, 1990 and the
+        # bureau has March 27, 1999"; "Geburtsdatum des Kreditnehmers: 03.09.1968").
+        before = re.split(r"[.!?;\n](?:\s|$)", text[max(0, m.start() - 120) : m.start()])[-1]
+        if _context_before(text, m.start(), _DOB_CONTEXT, window=30) or _DOB_CONTEXT.search(before):
             yield m.start(), m.end(), "date_of_birth", 0.85
     for m in _DOB_CJK.finditer(text):
         yield m.start(1), m.end(1), "date_of_birth", 0.85
@@ -457,7 +480,8 @@ _ADDRESS_PREPOSITION = re.compile(
 # "00-514 Warszawa", "1016 GD Amsterdam", "Edinburgh EH9 1HY", "Dublin 6, D06 X2K4", "Austin, TX 78701".
 _UNIT = (
     r"(?:\d{1,2}\s?[ºª°]\s?(?:[A-Za-z]{1,2}\b|(?i:izq(?:uierda)?|dcha|der(?:echa)?|izda|esq|dto|esquerdo|direito)\b\.?)?|"
-    r"(?i:apt|apartment|unit|suite|ste|flat|floor|fl|piso|planta|puerta|étage|etage|esc|escalera|m|lok|lokal|app|appt|bus|stiege|top|whg|bte)\.?\s*[\w-]{1,5}\b|"
+    r"(?i:apto|dpto|depto|andar|bloco|sala|conj|apt|apartment|unit|suite|ste|flat|floor|fl|piso|planta|puerta|étage|etage|esc|escalera|m|"
+    r"lok|lokal|app|appt|bus|stiege|top|whg|bte)\.?\s*[\w-]{1,5}\b|"
     r"(?i:izq|dcha|izda)\.?)"
 )
 _POSTCODE = r"(?:\d{4}-\d{3}|\d{2}-\d{3}|\d{4}\s?[A-Z]{2}\b|\d{5}|[A-Z]\d{2}\s?[A-Z0-9]{4}|\d{4}|\d{3}\s\d{2})"
@@ -465,8 +489,10 @@ _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
 _TOWN = _PLACE_WORD + r"(?:\s+" + _PLACE_WORD + r")?"
 _ADDRESS_TAIL = re.compile(
     r"(?:,?\s*" + _UNIT + r")*"
-    r"(?:,?\s*" + _POSTCODE + r"\s+" + _TOWN + r"|,\s*" + _TOWN + r"(?:\s+\d{1,2}\b)?(?:,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4}|\d{5}(?:-\d{4})?|"
-    r"[A-Z]{2}\s+\d{5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}))?|(?:\s+\d{1,2}\b)?,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4})\b)?"
+    r"(?:,?\s*" + _POSTCODE + r"\s+" + _TOWN + r"|,\s*" + _TOWN + r"(?:\s*-\s*[A-Z]{2}\b)?(?:\s+\d{1,2}\b)?(?:,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4}|"
+    r"\d{5}-\d{3}|\d{5}(?:-\d{4})?|[A-Z]{2,3}\s+\d{4,5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{4})(?!\w))?|(?:\s+\d{1,2}\b)?,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4})\b"
+    # A postcode right after a town the street pattern already took: "Wellington 6011", "Sydney NSW 2000".
+    r"|\s+(?:[A-Z]{2,3}\s+)?(?:\d{5}-\d{3}|\d{4,5})(?![\w.,]\d|\w))?"
 )
 _HAS_POSTCODE = re.compile(r"\d{4,5}|\d{2}-\d{3}|" + _UK_POSTCODE)
 
@@ -678,7 +704,7 @@ def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS, *
     miss dotted cards or take them for MAC addresses.
     """
     from presidio_analyzer import EntityRecognizer, RecognizerResult
-    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+    from presidio_analyzer.predefined_recognizers import IpRecognizer, PhoneRecognizer
 
     kind_entity = {kind: entity for entity, kind in ENTITY_KINDS.items()}
 
@@ -706,6 +732,8 @@ def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS, *
     }  # fmt: skip
     out: list[Any] = [PatternFinder(f, entities_of[f]) for f in PATTERN_FINDERS]
     out.append(PhoneRecognizer(supported_regions=tuple(phone_regions), supported_language="en"))
+    # IPv4 and IPv6 addresses (validated by Python's ipaddress): a customer's address is personal data.
+    out.append(IpRecognizer(supported_language="en"))
     out.append(PatternFinder(_find_legacy_phones, ["PHONE_NUMBER"]))
     if given_names:
         out.append(PatternFinder(gazetteer_name_finder(given_names), ["PERSON"], name="tandem_find_gazetteer_names"))
@@ -821,6 +849,23 @@ def _plausible_person(text: str, start: int, end: int) -> bool:
 _ID_PREFIX = re.compile(r"(?<![\w+])(?!(?:TEL|PHONE|MOB|MOBILE|FAX|CELL|WA|SMS)[-_])[A-Z][A-Z0-9]{1,9}[-_]\+?\(?\d?(?=\d)")
 
 
+# Private, loopback and link-local networks: hosts of our own infrastructure, not a customer's address.
+_INTERNAL_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
+
+
+def _internal_ip(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net) for net in _INTERNAL_NETWORKS if ipaddress.ip_network(net).version == ip.version)
+
+
+_VERSION_BEFORE = re.compile(r"\b(?:version|ver|v|release|build|rev)\.?\s*$", re.IGNORECASE)
+
+
 def redact_pii(text: str, analyzer: Any = None) -> Redaction:
     """Replaces personal data in ``text`` by ``[KIND]`` placeholders.
 
@@ -848,6 +893,8 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
         if kind == "person" and r.recognition_metadata and "Spacy" in str(r.recognition_metadata.get("recognizer_name", "")):
             if not english or not _plausible_person(text, r.start, r.end):
                 continue
+        if kind == "ip_address" and (_VERSION_BEFORE.search(text[max(0, r.start - 12) : r.start]) or _internal_ip(text[r.start : r.end])):
+            continue  # "version 1.2.3.4" is a release; "node 10.42.17.203" is our own infrastructure, not a person's
         if kind == "phone" and _ID_PREFIX.search(text, max(0, r.start - 12), r.start + 1):
             continue  # the digits of an identifier such as "APP-2024-000731" or "INC-2024-0042"
         findings.append((r.start, r.end, kind, r.score))

@@ -610,6 +610,27 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
             re.compile(r"\b(?:ukaž|zobraz|vypiš|prozraď)\b[^.?!]{0,40}\b(?:systémov\w*\s+prompt\w*|skryt\w*\s+pokyn\w*|hesl\w*)", _I),
         ),
     ),
+    (
+        # A document that speaks to the AI reading it: a line, cell, comment or field that opens by
+        # addressing the assistant ("LLM reading this table:", "NOTE TO COPILOT/ASSISTANT:", "Assistant, append",
+        # "Instrucción para el asistente de IA:"), then orders; or a field named for it ("ai_instructions:").
+        "addressed_to_ai",
+        (
+            re.compile(r"(?:^|[\n|\",;>(]|--|#|//|\*)\s*(?:(?:note|message|instructions?|notice|reminder|memo)\s+(?:to|for)\s+(?:the\s+|any\s+)?|"
+                       r"to\s+(?:the\s+|any\s+)?|attention\s*:?\s*|dear\s+)?(?:ai(?:\s+(?:assistant|model|system))?|llms?|assistants?|copilot|chatbot|"
+                       r"language\s+models?|ai\s+agents?|agents?)(?:\s*/\s*\w+)?(?:\s+(?:reading|processing|summari[sz]ing|parsing|indexing|ingesting)\s+"
+                       r"(?:this|the)\s+\w+)?\s*[:,]\s*(?:\w+\s+){0,4}?(?:tell|say|append|include|reveal|ignore|disregard|refuse|reply|respond|"
+                       r"answer|print|output|add|insert|send|direct|instruct|recommend|approve|state|inform|claim|do\s+not|don'?t|never|always|"
+                       r"from\s+now|when|the\s+(?:current\s+)?user\s+is|you\s+(?:must|should|will|are))\b", _I),
+            re.compile(r"\b(?:ai|llm|assistant|bot|model|copilot|agent)[_-](?:instructions?|notes?|directives?|prompts?|commands?|orders?)[\"']?\s*[:=]", _I),
+            re.compile(r"(?:^|[\s\"'])SYSTEM\s*:\s*(?:ignore|disregard|forget|reveal|print|output|reply|respond|answer|tell|you\s+(?:must|will|are))\b"),
+            re.compile(r"\b(?:instrucci[oó]n(?:es)?|nota|mensaje|aviso)\s+(?:para|al?)\s+(?:el\s+|la\s+)?(?:asistente|ia|modelo|chatbot)(?:\s+de\s+ia)?\s*:", _I),
+            re.compile(r"\b(?:hinweis|anweisung(?:en)?|nachricht)\s+(?:an|für)\s+(?:den|die|das)\s+(?:assistenten|ki|bot|sprachmodell)\s*:", _I),
+            re.compile(r"\b(?:instructions?|note|message|consigne)\s+(?:pour|à)\s+(?:l['’]\s*)?(?:assistant|ia|mod[eè]le)\s*:", _I),
+            re.compile(r"\b(?:istruzion[ei]|nota|messaggio)\s+per\s+(?:l['’]\s*)?(?:assistente|ia|modello)\s*:", _I),
+            re.compile(r"\b(?:instru[cç][aã]o|instru[cç][oõ]es|nota|mensagem)\s+para\s+o\s+(?:assistente|modelo)(?:\s+de\s+ia)?\s*:", _I),
+        ),
+    ),
 )
 
 # A question *about* an attack: the attack phrase is reported ("a user asks the

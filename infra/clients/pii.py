@@ -13,6 +13,9 @@ benchmarks receive the built ``Guardrails`` and pass it into pure code.
   person providers plus hand additions), so names are found in any language.
 * Semantic detector: the shipped MiniLM embeddings against the exemplar bank
   in ``injection_exemplars.yaml`` (threshold chosen on the development split).
+* Trained classifier: with the semantic detector, a logistic regression on the
+  same embeddings and character n-grams (``infra.clients.injection_model``:
+  fitted from the repository's labelled sets, cached next to the ONNX model).
 """
 
 from __future__ import annotations
@@ -76,6 +79,11 @@ def build_pii_analyzer(engine: str = "spacy", spacy_model: str = "en_core_web_sm
 
     nlp = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": spacy_model}])
     nlp.load()
+    # The dependency parser is a quarter of spaCy's time per text and nothing reads its output
+    # (Presidio uses tokens, lemmas and entities); on 577 guardrail texts the entities were the
+    # same with and without it but for one.
+    if "parser" in nlp.nlp["en"].pipe_names:
+        nlp.nlp["en"].disable_pipe("parser")
     # spaCy also tags numbers, money, laws...; no recognizer asks for those, and
     # Presidio logs a warning for every one it cannot map (dozens per question).
     config = nlp.ner_model_configuration
@@ -106,10 +114,13 @@ def build_semantic_detector(embed: Callable[[list[str]], np.ndarray], *, thresho
 
 
 def build_guardrails(settings: Any, embed: Callable[[list[str]], np.ndarray] | None) -> Guardrails:
-    """Guardrails as ``settings.guardrails`` asks: PII engine, and the semantic detector when ``embed`` is given."""
+    """Guardrails as ``settings.guardrails`` asks: PII engine, and the semantic detector and trained classifier when ``embed`` is given."""
     cfg = settings.guardrails
     analyzer = build_pii_analyzer(cfg.pii_engine, cfg.spacy_model, tuple(cfg.phone_regions))
-    semantic = None
+    semantic = classifier = None
     if cfg.semantic and embed is not None:
+        from infra.clients.injection_model import build_injection_classifier
+
         semantic = build_semantic_detector(embed, threshold=cfg.semantic_threshold)
-    return Guardrails(analyzer=analyzer, semantic=semantic)
+        classifier = build_injection_classifier(embed)
+    return Guardrails(analyzer=analyzer, semantic=semantic, classifier=classifier)
