@@ -188,40 +188,6 @@ def cost_ratio(tonight: float, history: Sequence[float], *, min_nights: int = 7)
     return CostRatio(float(tonight) / base if base > 0 else None, float(tonight), base, len(hist))
 
 
-VOLUME_CONFIDENCE = 0.95  # two-sided: each count's bound is one-sided at 97.5%
-
-
-def poisson_bounds(count: int, confidence: float = VOLUME_CONFIDENCE) -> tuple[float, float]:
-    """The exact (Garwood) confidence interval of a Poisson mean, given one observed ``count``."""
-    from scipy.stats import chi2
-
-    alpha = 1.0 - confidence
-    lower = 0.0 if count <= 0 else float(chi2.ppf(alpha / 2, 2 * count)) / 2
-    upper = float(chi2.ppf(1 - alpha / 2, 2 * (count + 1))) / 2
-    return lower, upper
-
-
-def volume_adjusted_ratio(ratio: float | None, tonight_questions: int, baseline_questions: int,
-                          baseline_nights: int) -> float | None:
-    """``ratio`` shrunk by the sampling noise of the question counts behind it (a conservative ratio).
-
-    A tenant's nightly volume is a count: a small tenant's quiet nights swing
-    by tens of percent (Poisson), and a median of a few weekend nights is itself
-    noisy. The figure is ``ratio`` times (tonight's questions at the lower end
-    of their 95% interval over tonight's questions) over (the baseline's
-    nightly rate at the upper end of its interval over its estimate): how far
-    above baseline the tenant is *at least*, given the counts. A tripled large
-    tenant keeps most of its ratio (60 questions against 20 a night over 28
-    nights: 3.0 -> 2.1); a small tenant's busy weekend does not cross a
-    level its counts cannot support (22 against 9.5 over 8 nights: 2.4 -> 1.2).
-    """
-    if ratio is None or tonight_questions <= 0 or baseline_questions <= 0 or baseline_nights <= 0:
-        return ratio
-    low_tonight, _ = poisson_bounds(tonight_questions)
-    _, high_base = poisson_bounds(baseline_questions)
-    return ratio * (low_tonight / tonight_questions) / (high_base / baseline_questions)
-
-
 # -- rates ----------------------------------------------------------------------
 def percentile(values: Iterable[float | None], q: float = 95.0) -> float | None:
     """The ``q``-th percentile of the non-null values (linear interpolation), None when there are none."""

@@ -60,7 +60,7 @@ CHECKS: dict[str, CheckSpec] = {
     "query_drift": CheckSpec(RAG, "above", "re-index", "drift of the night's question embeddings against the reference window"),
     "unanswerable_share": CheckSpec(RAG, "above", "re-index", "share of the night's questions whose best retrieval score is below the answerable level", share=True),
     "staleness": CheckSpec(RAG, "above", "re-index", "corpus documents added, changed or removed since docs-live was built"),
-    "tenant_cost": CheckSpec(RAG, "above", "cost-review", "a tenant's tokens for the night (its volume times tokens per question) against its trailing baseline, as a ratio shrunk by the noise of its question counts"),
+    "tenant_cost": CheckSpec(RAG, "above", "cost-review", "a tenant's tokens for the night (its volume times tokens per question) against its trailing baseline, as a ratio"),
     "tenant_cost_per_question": CheckSpec(RAG, "above", "cost-review", "a tenant's tokens and cost per question for the night against its trailing per-question baseline, as a ratio (the larger of the two)"),
     "latency_p95": CheckSpec(RAG, "above", None, "95th percentile latency of answered questions, ms"),
     "error_rate": CheckSpec(RAG, "above", "ops", "share of requests that ended in an error", share=True),

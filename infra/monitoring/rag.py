@@ -29,7 +29,6 @@ from indexes.monitoring import (
     cluster_questions,
     corpus_changes,
     cost_ratio,
-    volume_adjusted_ratio,
     domain_classifier_auc,
     metric_drop,
     model_change,
@@ -343,14 +342,13 @@ def _tenant_cost(night: date, tonight, earlier, params) -> list[Measurement]:
         c = cost_ratio(now_cost.get(tenant, 0.0), [past_cost.get((tenant, d), 0.0) for d in seen], min_nights=min_nights)
         q = now_questions.get(tenant, 0)
         baseline_questions = sum(past_questions.get((tenant, d), 0) for d in seen)
-        figure = volume_adjusted_ratio(r.ratio, q, baseline_questions, len(seen))
+        figure = r.ratio
         evidence = {"tenant": tenant, "tokens": r.tonight, "baseline_tokens": r.baseline, "baseline_nights": r.baseline_nights,
                     "day_type": day_type, "tokens_ratio": r.ratio, "baseline_questions": baseline_questions,
                     "cost_usd": round(c.tonight, 6), "baseline_cost_usd": c.baseline,
                     "cost_ratio": c.ratio, "questions": q, "tokens_per_question": round(r.tonight / q, 2) if q else None}
         note = (f"{tenant}: {r.tonight:,.0f} tokens vs median {r.baseline:,.0f} over {r.baseline_nights} nights "
-                f"(x{r.ratio:.2f}; at least x{figure:.2f} given {q} questions against {baseline_questions} in the baseline)"
-                if r.ratio is not None and figure is not None
+                f"({q} questions tonight)" if r.ratio is not None
                 else f"{tenant}: no baseline yet ({r.baseline_nights} night(s) of history)")
         out.append(Measurement("tenant_cost", figure, q, evidence, subject=tenant, note=note))
         out.append(_per_question(tenant, q, now_tokens.get(tenant, 0), now_cost.get(tenant, 0.0),
