@@ -31,6 +31,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from indexes.guardrails.semantic import _unit  # the semantic detector's row normalisation
+
 Embed = Callable[[list[str]], np.ndarray]
 
 N_HASH_FEATURES = 2**18
@@ -50,14 +52,6 @@ def _hasher():  # stateless, so one per process
 
     return HashingVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE, n_features=N_HASH_FEATURES,
                              alternate_sign=False, norm="l2", lowercase=True, dtype=np.float32)
-
-
-def _unit(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float32)
-    if m.ndim == 1:
-        m = m[None, :]
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return m / np.where(norms == 0, 1.0, norms)
 
 
 def feature_matrix(texts: Sequence[str], vecs: np.ndarray):

@@ -23,6 +23,7 @@ from indexes.guardrails import (
 )
 from indexes.guardrails.normalize import clean, decoded_blobs, respell, rot13_reading, unleet, variants
 from indexes.guardrails.pii import aadhaar_valid, bsn_valid, iban_valid, insee_valid, steuer_id_valid
+from tests.fakes.bag_of_words import bag_of_words_embed
 
 # --- PII ----------------------------------------------------------------------
 
@@ -467,13 +468,7 @@ def test_an_attack_visible_only_after_normalization_is_marked_obfuscated():
 VOCAB = "set aside guidance configured obey me only how detect attempts policy loan term maximum".split()
 
 
-def fake_embed(texts):
-    """A deterministic stand-in for MiniLM: word counts over a tiny vocabulary (plus a constant)."""
-    rows = []
-    for t in texts:
-        words = re.findall(r"[a-z]+", t.lower())
-        rows.append([words.count(w) for w in VOCAB] + [0.1])
-    return np.asarray(rows, dtype=np.float32)
+fake_embed = bag_of_words_embed(VOCAB)
 
 
 def detector(threshold=0.6, margin=0.05):

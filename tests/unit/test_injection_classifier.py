@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 from indexes.guardrails import Guardrails, InjectionClassifier, check_injection, fit_classifier
 from infra.clients import injection_model as im
+from tests.fakes.bag_of_words import bag_of_words_embed
 
 VOCAB = ["ignore", "instructions", "rules", "reveal", "prompt", "loan", "rate", "policy", "what", "how"]
 
 
-def fake_embed(texts):
-    """A deterministic stand-in for MiniLM: word counts over a tiny vocabulary (plus a constant)."""
-    rows = []
-    for t in texts:
-        words = re.findall(r"[a-z]+", t.lower())
-        rows.append([words.count(w) for w in VOCAB] + [0.1])
-    return np.asarray(rows, dtype=np.float32)
+fake_embed = bag_of_words_embed(VOCAB)
 
 
 ATTACKS = [
