@@ -344,7 +344,7 @@ def _tenant_cost(night: date, tonight, earlier, params) -> list[Measurement]:
         baseline_questions = sum(past_questions.get((tenant, d), 0) for d in seen)
         figure = r.ratio
         evidence = {"tenant": tenant, "tokens": r.tonight, "baseline_tokens": r.baseline, "baseline_nights": r.baseline_nights,
-                    "day_type": day_type, "tokens_ratio": r.ratio, "baseline_questions": baseline_questions,
+                    "day_type": day_type, "baseline_questions": baseline_questions,
                     "cost_usd": round(c.tonight, 6), "baseline_cost_usd": c.baseline,
                     "cost_ratio": c.ratio, "questions": q, "tokens_per_question": round(r.tonight / q, 2) if q else None}
         note = (f"{tenant}: {r.tonight:,.0f} tokens vs median {r.baseline:,.0f} over {r.baseline_nights} nights "
