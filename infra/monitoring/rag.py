@@ -342,7 +342,6 @@ def _tenant_cost(night: date, tonight, earlier, params) -> list[Measurement]:
         c = cost_ratio(now_cost.get(tenant, 0.0), [past_cost.get((tenant, d), 0.0) for d in seen], min_nights=min_nights)
         q = now_questions.get(tenant, 0)
         baseline_questions = sum(past_questions.get((tenant, d), 0) for d in seen)
-        figure = r.ratio
         evidence = {"tenant": tenant, "tokens": r.tonight, "baseline_tokens": r.baseline, "baseline_nights": r.baseline_nights,
                     "day_type": day_type, "baseline_questions": baseline_questions,
                     "cost_usd": round(c.tonight, 6), "baseline_cost_usd": c.baseline,
@@ -350,7 +349,7 @@ def _tenant_cost(night: date, tonight, earlier, params) -> list[Measurement]:
         note = (f"{tenant}: {r.tonight:,.0f} tokens vs median {r.baseline:,.0f} over {r.baseline_nights} nights "
                 f"({q} questions tonight)" if r.ratio is not None
                 else f"{tenant}: no baseline yet ({r.baseline_nights} night(s) of history)")
-        out.append(Measurement("tenant_cost", figure, q, evidence, subject=tenant, note=note))
+        out.append(Measurement("tenant_cost", r.ratio, q, evidence, subject=tenant, note=note))
         out.append(_per_question(tenant, q, now_tokens.get(tenant, 0), now_cost.get(tenant, 0.0),
                                  [d for d in history_nights if past_questions.get((tenant, d))],
                                  tokens, past_cost, past_questions, min_nights))
