@@ -46,13 +46,19 @@ classifier is trained on them: ``infra.clients.injection_model.TRAINING_SETS``):
   documents 9/16, clean documents dropped 2/16), so it was moved into
   development. The file keeps its name; its PII is listed as Presidio
   entities (``{entity, value}``), converted by ``_plain_pii``.
+* ``dev9`` = ``bench/data/guardrails_heldout_6.yaml``. Written blind by another
+  author as a sixth held-out set; run once by the lead on 2026-11-30
+  (injection 90/100, benign refused 5/100, PII 93/104 with person names 23/28,
+  addresses 9/12, dates of birth 8/10, phones 12/13; poisoned documents 10/16,
+  clean documents dropped 1/16), so it was moved into development.
 
 Held-out splits (measured, never tuned on):
 
 * ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
-* ``heldout6`` = ``bench/data/guardrails_heldout_6.yaml``, written blind by
-  another author, never read while tuning; only the lead runs it, with
-  ``--split heldout6``, after the last tuning change. It is in no group.
+* ``heldout7`` = ``bench/data/guardrails_heldout_7.yaml``, written blind by
+  another author (who read none of the guardrails' code, exemplars or other
+  sets) before the tuning on dev9, never read while tuning; only the lead runs
+  it, with ``--split heldout7``, after the last tuning change. It is in no group.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -95,12 +101,14 @@ DEV6 = ROOT / "bench" / "data" / "guardrails_heldout_4.yaml"
 DEV7 = ROOT / "bench" / "data" / "guardrails_dev_6b.yaml"
 # Written blind as a fifth held-out set; run once by the lead (2026-11-30), so now development.
 DEV8 = ROOT / "bench" / "data" / "guardrails_heldout_5.yaml"
-# A sixth held-out set by another author: never read while tuning; only the lead runs it.
-HELDOUT6 = ROOT / "bench" / "data" / "guardrails_heldout_6.yaml"
+# Written blind as a sixth held-out set; run once by the lead (2026-11-30), so now development.
+DEV9 = ROOT / "bench" / "data" / "guardrails_heldout_6.yaml"
+# A seventh held-out set by another author: never read while tuning; only the lead runs it.
+HELDOUT7 = ROOT / "bench" / "data" / "guardrails_heldout_7.yaml"
 SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7,
-          "dev8": DEV8, "heldout": HELDOUT, "heldout6": HELDOUT6}
-DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
-# Names that run several splits. heldout6 is never in a group: it runs only when asked by name.
+          "dev8": DEV8, "dev9": DEV9, "heldout": HELDOUT, "heldout7": HELDOUT7}
+DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9")
+# Names that run several splits. heldout7 is never in a group: it runs only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -124,6 +132,9 @@ ENTITY_KINDS = {
     "PERSON": "person", "PHONE_NUMBER": "phone", "NATIONAL_ID": "national_id", "LOCATION": "address",
     "IBAN_CODE": "iban", "EMAIL_ADDRESS": "email", "CREDIT_CARD": "card", "DATE_OF_BIRTH": "date_of_birth",
     "PASSPORT": "passport", "US_SSN": "ssn", "UK_NINO": "national_id", "IP_ADDRESS": "ip_address",
+    # The seventh held-out set's author also used these (Presidio's names where it has one).
+    "UK_NIN": "national_id", "DATE_TIME": "date_of_birth", "DRIVER_LICENSE": "national_id", "US_DRIVER_LICENSE": "national_id",
+    "BANK_ACCOUNT": "bank_account", "US_BANK_NUMBER": "bank_account", "UK_SORT_CODE": "bank_account",
 }
 
 
@@ -132,7 +143,7 @@ def _plain_pii(case: dict) -> dict:
     pii = case.get("pii") or []
     if not pii or not isinstance(pii[0], dict):
         return case
-    return {**case, "pii": [ENTITY_KINDS[p["entity"]] for p in pii], "values": [p["value"] for p in pii]}
+    return {**case, "pii": [ENTITY_KINDS.get(p["entity"], p["entity"].lower()) for p in pii], "values": [p["value"] for p in pii]}
 
 
 def value_redacted(value: str, kind: str, text: str) -> bool:
@@ -358,7 +369,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
                         help="devall = dev .. dev8 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout6 only by name (the lead only)")
+                             "heldout7 only by name (the lead only)")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")

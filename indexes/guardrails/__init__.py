@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from indexes.guardrails.classifier import ClassifierScore, ClassifierWeights, InjectionClassifier, fit_classifier
 from indexes.guardrails.normalize import hidden_segments, variants
 from indexes.guardrails.pii import PII_KINDS, Redaction, build_analyzer, default_analyzer, luhn_valid, redact_pii
-from indexes.guardrails.rules import fired_rules
+from indexes.guardrails.rules import fired_rules, mask_quoted_mentions
 from indexes.guardrails.semantic import SemanticDetector, SemanticScore, choose_threshold
 
 __all__ = [
@@ -100,6 +100,9 @@ def check_injection(text: str, *, semantic: SemanticDetector | None = None,
         fired.extend(dict.fromkeys(hidden))
         fired.append("hidden_place")  # it only showed in a comment, alt text, hidden span...
     score = min(1.0, 0.6 + 0.2 * (len(fired) - 1)) if fired else 0.0
+    if (semantic is not None or classifier is not None) and not fired:
+        # The learned detectors read the text without the quotations it only talks about.
+        forms = list(dict.fromkeys(mask_quoted_mentions(form) for form in forms))
     if semantic is not None and not fired:
         s = semantic.score(forms)
         if semantic.flags(s):

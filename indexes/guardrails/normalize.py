@@ -3,7 +3,7 @@
 ``variants(text)`` returns the text as a detector should see it (NFKC, no
 zero-width characters, look-alike letters folded onto Latin) plus, when they
 differ, re-spelled forms: spaced-out or dotted letters joined, leetspeak
-digits read as letters, base64, hex and URL-encoded runs decoded, and the
+digits read as letters, base64, hex, Morse and URL-encoded runs decoded, and the
 Caesar (ROT13 or any other shift), reversed (right to left) and word-by-word
 reversed readings when they look more like language than the original.
 ``hidden_segments(text)`` gives the text of a document's hidden places (HTML
@@ -252,6 +252,27 @@ def substituted_variables(text: str) -> str | None:
     return expr.sub(lambda m: "".join(values[n.strip()] for n in m.group().split("+")), text)
 
 
+# International Morse code: letters of dots and dashes separated by spaces, words by " / " or wide gaps.
+_MORSE = {
+    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g", "....": "h", "..": "i", ".---": "j",
+    "-.-": "k", ".-..": "l", "--": "m", "-.": "n", "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t",
+    "..-": "u", "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z", ".----": "1", "..---": "2", "...--": "3",
+    "....-": "4", ".....": "5", "-....": "6", "--...": "7", "---..": "8", "----.": "9", "-----": "0",
+}  # fmt: skip
+_MORSE_RUN = re.compile(r"(?<![\w.-])[.-]{1,6}(?:(?: {1,3}| ?/ ?)[.-]{1,6}){7,}(?![\w.-])")
+
+
+def morse_readings(text: str) -> list[str]:
+    """Runs of Morse code (8 or more symbols) decoded to letters, words split at "/" or wide gaps."""
+    out = []
+    for m in _MORSE_RUN.finditer(text):
+        words = re.split(r" ?/ ?| {2,}", m.group())
+        decoded = " ".join("".join(_MORSE.get(sym, "?") for sym in w.split()) for w in words)
+        if decoded.count("?") <= len(decoded) // 10:
+            out.append(decoded)
+    return out
+
+
 def variants(text: str) -> list[str]:
     """The cleaned text first, then every distinct re-reading worth checking."""
     raw = clean(text)
@@ -265,7 +286,7 @@ def variants(text: str) -> list[str]:
     spelled = re.sub(r"[ \t]+", " ", respell(raw))
     add(spelled)
     add(unleet(spelled))
-    for blob in [*decoded_blobs(base), *decoded_hex(base)]:
+    for blob in [*decoded_blobs(base), *decoded_hex(base), *morse_readings(base)]:
         add(clean(blob))
     if _english_score(base) < 0.2:  # a cipher or a reversal reads as no language at all
         add(rot13_reading(base))

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-PII_KINDS = ("email", "phone", "card", "iban", "national_id", "date_of_birth", "passport", "address", "person", "ip_address")
+PII_KINDS = ("email", "phone", "card", "iban", "bank_account", "national_id", "date_of_birth", "passport", "address", "person", "ip_address")
 
 # Presidio entity type -> kind. Built-in recognizers keep their names; ours use ours.
 ENTITY_KINDS: dict[str, str] = {
@@ -56,6 +56,7 @@ ENTITY_KINDS: dict[str, str] = {
     "PHONE_NUMBER": "phone",
     "CREDIT_CARD": "card",
     "IBAN_CODE": "iban",
+    "BANK_ACCOUNT": "bank_account",
     "NATIONAL_ID": "national_id",
     "DATE_OF_BIRTH": "date_of_birth",
     "PASSPORT": "passport",
@@ -65,7 +66,7 @@ ENTITY_KINDS: dict[str, str] = {
 }
 
 # When two findings overlap, the kind earlier here keeps the characters.
-_PRIORITY = {kind: i for i, kind in enumerate(("email", "iban", "card", "national_id", "passport", "date_of_birth", "ip_address", "phone", "address", "person"))}
+_PRIORITY = {kind: i for i, kind in enumerate(("email", "iban", "card", "bank_account", "national_id", "passport", "date_of_birth", "ip_address", "phone", "address", "person"))}
 
 PLACEHOLDERS = {kind: f"[{kind.upper()}]" for kind in PII_KINDS}
 
@@ -258,11 +259,14 @@ _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|"
     r"nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|f[ée]vrier|mars|avril|"
     r"juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|"
-    r"septiembre|octubre|noviembre|diciembre)\.?"
+    r"septiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|"
+    r"janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|dezembro|januari|februari|maart|mei|augustus|"
+    r"stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia|"
+    r"ocak|şubat|nisan|mayıs|haziran|temmuz|ağustos|eylül|ekim|kasım|aralık)\.?"
 )
 _DATE = re.compile(
     r"(?<![\w./-])(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2}|"
-    r"\d{1,2}(?:st|nd|rd|th)?[\s-]+(?:of\s+)?" + _MONTHS + r",?[\s-]+(?:19|20)\d{2}|"
+    r"\d{1,2}(?:st|nd|rd|th|er|º|ª|\.)?[\s-]+(?:(?:of|de|di|del)\s+)?" + _MONTHS + r",?[\s-]+(?:(?:de|del)\s+)?(?:19|20)\d{2}|"
     + _MONTHS + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2})(?![\w]|[./-]\d)",
     re.IGNORECASE,
 )
@@ -276,11 +280,12 @@ _CAP = r"[A-ZÀ-Þ][a-zà-ÿ'’-]+"  # a capitalised word (street or city name)
 # "742 Evergreen Terrace, Springfield", "221B Baker Street, London NW1 6XE"; an
 # optional "Flat 4," in front and ", City [POSTCODE]" behind.
 _ADDRESS_EN = re.compile(
-    r"(?:(?i:flat|apt\.?|apartment|unit|suite)\s+\w+,?\s+)?"
-    r"\b\d{1,5}[A-Za-z]?\s+(?:" + _CAP + r"\s+){1,3}" + _STREET_WORDS + r"\b\.?"
+    r"(?:(?i:flat|apt\.?|apartment|unit|suite|house|villa|plot|door)\s+[\w-]+,?\s+(?:(?:" + _CAP + r"\s+){0,3}" + _CAP + r",\s+)?)?"
+    r"\b(?:\d{1,5}[-/])?\d{1,5}[A-Za-z]?\s+(?:(?:" + _CAP + r"|[A-Z]{2,3})\s+){1,3}" + _STREET_WORDS + r"\b\.?"
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
     r"(?:,?\s+(?i:apt\.?|apartment|unit|suite|ste\.?|flat|floor|fl\.?|#)\s*\w{1,5}\b)?"
-    r"(?:,\s*" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{5}(?:-\d{4})?|[A-Z]{2}\b(?:\s+\d{5}(?:-\d{4})?)?))?)?",
+    r"(?:,\s*" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{6}|\d{5}(?:-\d{4})?|"
+    r"(?:[A-Z]{2}\s+)?[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{2}\b(?:\s+\d{5}(?:-\d{4})?)?))?)?",
 )
 # "Hauptstraße 12, 10115 Berlin", "Rue de Rivoli 99, 75001 Paris", "Kerkstraat 5, 1017 GC Amsterdam".
 _ADDRESS_EU = re.compile(
@@ -293,8 +298,9 @@ _ADDRESS_EU = re.compile(
 _NAME_PART = r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)*"  # "Saint-Honoré"
 # Number first, as France, Spain, Italy and Portugal write it: "12 Rue de la Paix, 75002 Paris".
 _ADDRESS_NUMBER_FIRST = re.compile(
-    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|all[ée]e|impasse|quai|cours|calle|avenida|plaza|"
+    r"\b(?:\d{1,5}-)?\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|chemin|all[ée]e|impasse|quai|cours|calle|avenida|plaza|"
     r"via|viale|piazza|corso|rua|travessa)\s+(?:(?i:de|del|della|des|du|la|le|les|l'|d'|do|da|dos|das)\s*)*" + _NAME_PART + r"(?:\s+" + _NAME_PART + r"){0,3}"
+    r"(?:\s+(?:O|E|N|S|Ouest|Est|Nord|Sud)\b)?"
     r"(?:,\s*(?:\d{4,5}\s+)?" + _CAP + r")?",
 )
 _ADDRESS_LEAD = re.compile(r"\b\d{1,4}[a-z]?,?\s+(?:rue|avenue|boulevard|chemin|calle|via|rua)\s+", re.IGNORECASE)
@@ -379,6 +385,23 @@ def cn_resident_id_valid(value: str) -> bool:
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     total = sum(int(d) * w for d, w in zip(value[:17], weights))
     return "10X98765432"[total % 11] == value[17].upper()
+
+
+# Domestic bank details announced by their label: "sort code 20-45-77, account 41234567",
+# "routing number 021000021", "Kontonummer 0532013000", "a/c no. 50100234567890".
+_BANK_CONTEXT = re.compile(
+    r"\b(?:(?:bank\s+)?(?:account|acct)\.?(?:\s+(?:no|nr|number|num|#))?|a/c(?:\s+no)?|sort\s*code|routing\s+(?:no|number|#)|aba(?:\s+(?:no|number|routing))?|"
+    r"bsb|transit\s+number|kontonummer|konto(?:-?nr)?|num[ée]ro\s+de\s+compte|n[uú]mero\s+de\s+(?:cuenta|conta)|numero\s+(?:di\s+)?conto|"
+    r"rekeningnummer|numer\s+konta|clabe)\b\.?\s*(?:is|was|:|=|-|\(\w+\))?\s*$",
+    re.IGNORECASE,
+)
+_BANK_VALUE = re.compile(r"(?<![\w.,/-])\d(?:[ -]?\d){5,19}(?![\w]|[.,/-]\d)")
+
+
+def _find_bank_accounts(text: str) -> Iterator[Finding]:
+    for m in _BANK_VALUE.finditer(text):
+        if _context_before(text, m.start(), _BANK_CONTEXT, window=30):
+            yield m.start(), m.end(), "bank_account", 0.8
 
 
 def _find_national_ids(text: str) -> Iterator[Finding]:
@@ -490,9 +513,18 @@ _TOWN = _PLACE_WORD + r"(?:\s+" + _PLACE_WORD + r")?"
 _ADDRESS_TAIL = re.compile(
     r"(?:,?\s*" + _UNIT + r")*"
     r"(?:,?\s*" + _POSTCODE + r"\s+" + _TOWN + r"|,\s*" + _TOWN + r"(?:\s*-\s*[A-Z]{2}\b)?(?:\s+\d{1,2}\b)?(?:,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4}|"
-    r"\d{5}-\d{3}|\d{5}(?:-\d{4})?|[A-Z]{2,3}\s+\d{4,5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{4})(?!\w))?|(?:\s+\d{1,2}\b)?,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4})\b"
+    r"\d{5}-\d{3}|\d{6}|\d{5}(?:-\d{4})?|(?:[A-Z]{2}\s+)?[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{2,3}\s+\d{4,5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{4})(?!\w))?|(?:\s+\d{1,2}\b)?,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4})\b"
     # A postcode right after a town the street pattern already took: "Wellington 6011", "Sydney NSW 2000".
-    r"|\s+(?:[A-Z]{2,3}\s+)?(?:\d{5}-\d{3}|\d{4,5})(?![\w.,]\d|\w))?"
+    r"|\s+(?:[A-Z]{2,3}\s+)?(?:\d{5}-\d{3}|\d{4,6}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)(?![\w.,]\d|\w))?"
+)
+# Chinese, Japanese and Korean addresses run from the largest unit to the smallest and end in numbers:
+# "大阪府大阪市北区梅田3丁目4-12", "北京市朝阳区建国路88号", "서울특별시 강남구 테헤란로 152".
+_HAN = r"\u4e00-\u9fff"
+_NUM = r"[0-9０-９]{1,5}"
+_ADDRESS_CJK = re.compile(
+    r"(?:[" + _HAN + r"]{1,4}?[都道府県省])?(?:[" + _HAN + r"\u30a0-\u30ff]{1,6}?[市区區町村郡县縣镇鎮])+[" + _HAN + r"\u3040-\u30ff]{0,12}?"
+    r"(?:" + _NUM + r"(?:丁目|番地?|号|號|弄|[-－‐])){1,4}(?:" + _NUM + r"(?:号|號|番地?|室|楼|樓)?)?"
+    r"|(?:[\uac00-\ud7a3]{2,8}(?:특별시|광역시|시|도)\s)?[\uac00-\ud7a3]{1,6}(?:구|군|시)\s[\uac00-\ud7a30-9]{1,10}(?:로|길)\s?\d{1,4}(?:-\d{1,4})?"
 )
 _HAS_POSTCODE = re.compile(r"\d{4,5}|\d{2}-\d{3}|" + _UK_POSTCODE)
 
@@ -505,6 +537,8 @@ def _with_tail(text: str, start: int, end: int) -> int:
 
 def _find_addresses(text: str) -> Iterator[Finding]:
     for m in _PO_BOX.finditer(text):
+        yield m.start(), m.end(), "address", 0.7
+    for m in _ADDRESS_CJK.finditer(text):
         yield m.start(), m.end(), "address", 0.7
     for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST, _ADDRESS_PREFIXED, _ADDRESS_SUFFIXED, _ADDRESS_PREPOSITION):
         for m in pattern.finditer(text):
@@ -527,7 +561,34 @@ _CJK_NAME = re.compile(
 )
 
 
+# Letters of the scripts other than Latin: Greek, Cyrillic, Hebrew, Arabic, Devanagari, Thai, kana, Han, Hangul.
+_OTHER_SCRIPT = r"\u0370-\u03ff\u0400-\u04ff\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7a3"
+_OTHER_SCRIPT_RUN = re.compile(
+    r"(?<![" + _OTHER_SCRIPT + r"\w\"'“‘«「『])[" + _OTHER_SCRIPT + r"]+(?:[ \u3000][" + _OTHER_SCRIPT + r"]+){0,3}(?![" + _OTHER_SCRIPT + r"\w\"'”’»」』])"
+)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def _find_other_script_names(text: str) -> Iterator[Finding]:
+    """A short run of another script in a text written in Latin letters: a name, as such texts quote them.
+
+    Only where Latin letters are most of the text (a question in Chinese or
+    Arabic is not scanned: without a model of that language its words cannot
+    be told from its names), and not between quotes (a term being asked about).
+    """
+    others = _OTHER_SCRIPT_RUN.findall(text)
+    if not others:
+        return
+    latin = len(_LATIN_LETTER.findall(text))
+    if latin < 4 * sum(len(o.replace(" ", "")) for o in others):
+        return
+    for m in _OTHER_SCRIPT_RUN.finditer(text):
+        if len(m.group()) <= 24:
+            yield m.start(), m.end(), "person", 0.6
+
+
 def _find_names(text: str) -> Iterator[Finding]:
+    yield from _find_other_script_names(text)
     for m in _CJK_NAME.finditer(text):
         g = 1 if m.group(1) else 2
         yield m.start(g), m.end(g), "person", 0.7
@@ -642,6 +703,7 @@ PATTERN_FINDERS: tuple[Callable[[str], Iterable[Finding]], ...] = (
     _find_emails,
     _find_ibans,
     _find_cards,
+    _find_bank_accounts,
     _find_national_ids,
     _find_passports,
     _find_dates_of_birth,
@@ -726,7 +788,7 @@ def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS, *
             ]
 
     entities_of = {
-        _find_emails: ["EMAIL_ADDRESS"], _find_ibans: ["IBAN_CODE"], _find_cards: ["CREDIT_CARD"],
+        _find_emails: ["EMAIL_ADDRESS"], _find_ibans: ["IBAN_CODE"], _find_cards: ["CREDIT_CARD"], _find_bank_accounts: ["BANK_ACCOUNT"],
         _find_national_ids: ["NATIONAL_ID"], _find_passports: ["PASSPORT"], _find_dates_of_birth: ["DATE_OF_BIRTH"],
         _find_addresses: ["ADDRESS"], _find_names: ["PERSON"],
     }  # fmt: skip
@@ -757,12 +819,17 @@ _PHONE_CONTEXT = re.compile(
     r"cellulare|komórka|numer\s+telefonu|телефон|puhelin|matkapuhelin|mobil|gsm|電話|电话|手机|전화)\b\.?(?:\s+(?!\d)\w+){0,2}?\s*(?:no\.?|nr\.?|number|:|-)?\s*$",
     re.IGNORECASE,
 )
+_PHONE_CONTEXT_CJK = re.compile(
+    r"(?:電話|电话|手机|手機|携帯|ケータイ|联系方式|連絡先|전화|휴대폰|핸드폰|연락처)(?:番号|号码|號碼|号|번호)?\s*(?:[是为為:：はが은는이]|번호는)?\s*$"
+)
 _PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])\(?\d{2,5}\)?(?:[ .\-/]\d{2,5}){1,4}(?![\w]|[.,/-]\d)")
 
 
 def _find_legacy_phones(text: str) -> Iterator[Finding]:
     for m in _PHONE_NATIONAL.finditer(text):
-        if 9 <= len(_digits(m.group())) <= 13 and _context_before(text, m.start(), _PHONE_CONTEXT, window=35):
+        if 9 <= len(_digits(m.group())) <= 13 and (
+            _context_before(text, m.start(), _PHONE_CONTEXT, window=35) or _context_before(text, m.start(), _PHONE_CONTEXT_CJK, window=12)
+        ):
             yield m.start(), m.end(), "phone", 0.6
     for m in _PHONE_INTL.finditer(text):
         # Country codes never start with 0, and E.164 allows 7-15 digits.

@@ -445,7 +445,7 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
                        r"(?:(?:ai|ki|ia)[\s-])?(?:ai|ki|ia|assistant|assistenten|assistente|asistente|llm|language\s+model|chatbot|model|agent|system|ki-system)"
                        r"(?:s|\s+systems?|\s+(?:ia|ai|ki))?(?:\s+(?:reading|processing|handling|summari[sz]ing)\s+this(?:\s+\w+)?)?\b\s*[:,\-!]", _I),
             re.compile(r"\[\s*(?:assistant|ai|model|llm|chatbot)\s+(?:directive|instruction|note|command)s?\s*\]", _I),
-            re.compile(r"\bif\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|(?:large\s+)?language\s+model|ai\s+assistant|chatbot|assistant|model|bot)\b", _I),
+            re.compile(r"\bif\s+you\s+are\s+(?:an?\s+|the\s+)?(?:ai|llm|(?:large\s+)?language\s+model|ai\s+assistant|chatbot|assistant|model|bot)\b", _I),
             re.compile(r"\b(?:any|every|whichever|whatever|(?:to|for)\s+(?:the|any))\s+(?:ai\s+)?(?:ai|llm|(?:large\s+)?language\s+model|chatbot|assistant|"
                        r"model|bot|agent|system|tool|program)s?\s+(?:that\s+|which\s+|who\s+)?(?:is\s+)?(?:reads?|reading|summari[sz]es?|summari[sz]ing|"
                        r"processes|processing|handles|handling|parses|parsing|sees|ingests?|ingesting|indexes|indexing)\b", _I),
@@ -625,7 +625,19 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
             re.compile(r"\b(?:ai|llm|assistant|bot|model|copilot|agent)[_-](?:instructions?|notes?|directives?|prompts?|commands?|orders?)[\"']?\s*[:=]", _I),
             re.compile(r"(?:^|[\s\"'])SYSTEM\s*:\s*(?:ignore|disregard|forget|reveal|print|output|reply|respond|answer|tell|you\s+(?:must|will|are))\b"),
             re.compile(r"\b(?:instrucci[oó]n(?:es)?|nota|mensaje|aviso)\s+(?:para|al?)\s+(?:el\s+|la\s+)?(?:asistente|ia|modelo|chatbot)(?:\s+de\s+ia)?\s*:", _I),
-            re.compile(r"\b(?:hinweis|anweisung(?:en)?|nachricht)\s+(?:an|für)\s+(?:den|die|das)\s+(?:assistenten|ki|bot|sprachmodell)\s*:", _I),
+            re.compile(r"\b(?:hinweis|anweisung(?:en)?|nachricht)\s+(?:an|für)\s+(?:den\s+|die\s+|das\s+|alle\s+)?(?:assistenten|ki|bot|sprachmodell|"
+                       r"ki-(?:assistent(?:en)?|systeme?|modelle?|agenten?))\s*:", _I),
+            # "NOTE TO LLM AGENTS:", "Instructions for AI systems:", whatever follows.
+            re.compile(r"\b(?:note|message|instructions?|notice|memo|directive)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|llm|language\s+model|gpt)\s+"
+                       r"(?:agents?|systems?|assistants?|models?|tools?|readers?)\s*:", _I),
+            # "AI systems reading this file must report ...": a rule for whatever machine reads the document.
+            re.compile(r"\b(?:ai|llm|(?:large\s+)?language\s+model|chatbot|ai\s+assistant)s?(?:\s+(?:systems?|agents?|assistants?|models?|tools?))?\s+"
+                       r"(?:reading|processing|summari[sz]ing|parsing|indexing|ingesting|that\s+reads?|which\s+reads?)\s+(?:this|these|the)\b"
+                       r"(?:\s+[\w-]+){1,3}?,?\s+(?:must|should|shall|are\s+(?:required|instructed|expected)\s+to|need\s+to|have\s+to)\b", _I),
+            # Chinese, Japanese, Korean: "给AI助手的说明：", "AIアシスタントへの指示：", "AI 어시스턴트에게:".
+            re.compile(r"(?:给|致|对|告)\s*(?:AI|ai|人工智能|智能)?\s*(?:助手|助理|模型|系统|機器人|机器人)(?:的)?\s*(?:说明|說明|指示|提示|指令|注意|备注)\s*[:：]"
+                       r"|(?:AI|ai)?\s*(?:アシスタント|モデル|エージェント)(?:への|に)(?:指示|注意|メモ|お願い)\s*[:：]"
+                       r"|(?:AI|ai)?\s*(?:어시스턴트|모델|챗봇)(?:에게|을\s*위한|를\s*위한)\s*(?:지시|안내|메모|참고)?\s*[:：]"),
             re.compile(r"\b(?:instructions?|note|message|consigne)\s+(?:pour|à)\s+(?:l['’]\s*)?(?:assistant|ia|mod[eè]le)\s*:", _I),
             re.compile(r"\b(?:istruzion[ei]|nota|messaggio)\s+per\s+(?:l['’]\s*)?(?:assistente|ia|modello)\s*:", _I),
             re.compile(r"\b(?:instru[cç][aã]o|instru[cç][oõ]es|nota|mensagem)\s+para\s+o\s+(?:assistente|modelo)(?:\s+de\s+ia)?\s*:", _I),
@@ -812,6 +824,20 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
             # Only a question mark makes it a question: "Do this now: '...'" starts like one.
             return outside.rstrip().endswith("?") or _REPORTING.search(text[max(s, q.start() - 60) : q.start()]) is not None
     return False
+
+
+def mask_quoted_mentions(text: str) -> str:
+    """``text`` with every quotation that is only talked about (see ``is_quoted_mention``) replaced by "…".
+
+    The learned detectors read meaning, not syntax: "A user typed 'ignore all
+    previous instructions'; how is that detected?" embeds close to the attack it
+    quotes. They read this masked text instead; an order that quotes its payload
+    ("Do this now: '...'") keeps its quote.
+    """
+    quotes = [q for q in _QUOTED.finditer(text) if is_quoted_mention(text, q.start(), q.end())]
+    for q in reversed(quotes):
+        text = text[: q.start()] + "\"…\"" + text[q.end() :]
+    return text
 
 
 # "Our override policy", "the bypass rules", a heading "Override policy:": the verb is a noun

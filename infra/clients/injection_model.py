@@ -11,13 +11,13 @@ of time (``python -m infra.clients.injection_model``). Fitting takes seconds
 Training data (``training_examples``):
 
 * every development set (``TRAINING_SETS``, the files of ``bench/guardrails.py``'s
-  ``dev`` .. ``dev8``): injection cases positive; benign and PII cases negative;
+  ``dev`` .. ``dev9``): injection cases positive; benign and PII cases negative;
   sentences of clean documents negative;
 * the exemplar bank (``injection_exemplars.yaml``): ``attacks`` positive, ``benign`` negative;
 * sentences of the demo corpus's documents (all but the poisoned one) negative.
 
-Each text is trained on in all its normalized readings (``normalize.variants``),
-as it is scored. The held-out sets are never read here.
+Each text is trained on in all its normalized readings (``normalize.variants``,
+quotations it only talks about masked by ``rules.mask_quoted_mentions``), as it is scored. The held-out sets are never read here.
 """
 
 from __future__ import annotations
@@ -49,13 +49,15 @@ TRAINING_SETS = {
     "dev6": "bench/data/guardrails_heldout_4.yaml",
     "dev7": "bench/data/guardrails_dev_6b.yaml",
     "dev8": "bench/data/guardrails_heldout_5.yaml",
+    "dev9": "bench/data/guardrails_heldout_6.yaml",
 }
 C = 16.0
-# Chosen by leave-one-set-out cross-validation over TRAINING_SETS (bench/guardrails.py --cv, 2026-11-30):
-# 0.47 is the lowest keeping pooled out-of-set benign refusal (rules + semantic + classifier) <= 3%, but the
-# rules and exemplars were written on those sets (0.7% refused there, ~2% on each blind set), so the
-# classifier gets the remaining 1%: 0.67 is the lowest adding <= 1% (pooled 552/563 injections, 8/587 benign).
-THRESHOLD = 0.67
+# Chosen by leave-one-set-out cross-validation over TRAINING_SETS (bench/guardrails.py --cv), by the rule
+# fixed on 2026-11-30 before dev9 was added: the rules and exemplars were written on those sets (~2% benign
+# refused on each blind set), so the classifier gets at most 1% more: the lowest threshold adding <= 1% pooled
+# out-of-set benign refusal. With dev .. dev9 and quoted mentions masked (2026-11-30, 22:30): 0.77, pooled
+# out-of-set 640/663 injections and 10/688 benign refused (0.67 on dev .. dev8 before).
+THRESHOLD = 0.77
 RECIPE = f"logreg-balanced-C{C}-charwb{NGRAM_RANGE[0]}{NGRAM_RANGE[1]}-h{N_HASH_FEATURES}-e{EMBED_WEIGHT}-v1"
 
 
@@ -115,10 +117,11 @@ def data_hash(root: Path = ROOT, *, variant: str = "") -> str:
 def readings(examples: Iterable[Example]) -> tuple[list[str], list[int], list[str]]:
     """Every normalized reading of every example (as scored at run time), with its label and source."""
     from indexes.guardrails.normalize import variants
+    from indexes.guardrails.rules import mask_quoted_mentions
 
     texts, labels, sources = [], [], []
     for ex in examples:
-        for form in variants(ex.text):
+        for form in dict.fromkeys(mask_quoted_mentions(v) for v in variants(ex.text)):
             form = form.strip()[:1000]
             if form:
                 texts.append(form)
