@@ -51,14 +51,19 @@ classifier is trained on them: ``infra.clients.injection_model.TRAINING_SETS``):
   (injection 90/100, benign refused 5/100, PII 93/104 with person names 23/28,
   addresses 9/12, dates of birth 8/10, phones 12/13; poisoned documents 10/16,
   clean documents dropped 1/16), so it was moved into development.
+* ``dev10`` = ``bench/data/guardrails_heldout_7.yaml``. Written blind by another
+  author as a seventh held-out set before the tuning on dev9; run once by the
+  lead on 2026-11-30 after it (injection 108/121, benign refused 2/114, PII
+  115/131 with addresses 10/18 and person names 31/36, poisoned documents
+  18/24, clean documents dropped 4/24), so it was moved into development.
 
 Held-out splits (measured, never tuned on):
 
 * ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
-* ``heldout7`` = ``bench/data/guardrails_heldout_7.yaml``, written blind by
+* ``heldout8`` = ``bench/data/guardrails_heldout_8.yaml``, written blind by
   another author (who read none of the guardrails' code, exemplars or other
-  sets) before the tuning on dev9, never read while tuning; only the lead runs
-  it, with ``--split heldout7``, after the last tuning change. It is in no group.
+  sets) before the tuning on dev10, never read while tuning; only the lead runs
+  it, with ``--split heldout8``, after the last tuning change. It is in no group.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -103,12 +108,15 @@ DEV7 = ROOT / "bench" / "data" / "guardrails_dev_6b.yaml"
 DEV8 = ROOT / "bench" / "data" / "guardrails_heldout_5.yaml"
 # Written blind as a sixth held-out set; run once by the lead (2026-11-30), so now development.
 DEV9 = ROOT / "bench" / "data" / "guardrails_heldout_6.yaml"
-# A seventh held-out set by another author: never read while tuning; only the lead runs it.
-HELDOUT7 = ROOT / "bench" / "data" / "guardrails_heldout_7.yaml"
+# Written blind as a seventh held-out set; run once by the lead (2026-11-30), so now development.
+DEV10 = ROOT / "bench" / "data" / "guardrails_heldout_7.yaml"
+# An eighth held-out set by another author: never read while tuning; only the lead runs it.
+HELDOUT8 = ROOT / "bench" / "data" / "guardrails_heldout_8.yaml"
 SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7,
-          "dev8": DEV8, "dev9": DEV9, "heldout": HELDOUT, "heldout7": HELDOUT7}
-DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9")
-# Names that run several splits. heldout7 is never in a group: it runs only when asked by name.
+          "dev8": DEV8, "dev9": DEV9, "dev10": DEV10,
+          "heldout": HELDOUT, "heldout8": HELDOUT8}
+DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10")
+# Names that run several splits. heldout8 is never in a group: it runs only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -369,7 +377,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
                         help="devall = dev .. dev8 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout7 only by name (the lead only)")
+                             "heldout8 only by name (the lead only)")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")

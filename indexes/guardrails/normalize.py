@@ -90,6 +90,8 @@ def _fold_homoglyphs(text: str) -> str:
 def clean(text: str) -> str:
     """NFKC, invisible characters removed, look-alike letters folded, whitespace collapsed."""
     text = unicodedata.normalize("NFKC", text.translate(_TAGS)).translate(_INVISIBLE)
+    # NFKC splits Thai and Lao SARA AM into NIKHAHIT + SARA AA; words are written (and matched) with it whole.
+    text = text.replace("\u0e4d\u0e32", "\u0e33").replace("\u0ecd\u0eb2", "\u0eb3")
     text = _LATIN_COMBINING.sub("", text)
     return _fold_homoglyphs(text)  # spacing kept: wide gaps separate spaced-out words
 
@@ -273,6 +275,29 @@ def morse_readings(text: str) -> list[str]:
     return out
 
 
+_PIG_WORD = re.compile(r"\b[A-Za-z]+ay\b")
+
+
+def pig_latin_reading(text: str) -> str | None:
+    """Pig Latin ("ignoreway ouryay ulesray") read back, when most words are written in it.
+
+    Each word's moved consonants (one to three before "ay") are put back in
+    front; of the readings, a common English word wins, else the one-letter one.
+    """
+    words = re.findall(r"[A-Za-z]+", text)
+    if len(words) < 4 or sum(w.lower().endswith("ay") for w in words) < 0.6 * len(words):
+        return None
+
+    def back(m: re.Match[str]) -> str:
+        word = m.group().lower()[:-2]
+        if word.endswith("w") and len(word) > 2 and word[0] in "aeiou":
+            return word[:-1]
+        options = [word[-k:] + word[:-k] for k in (1, 2, 3) if len(word) > k and not set(word[-k:]) & set("aeiou")]
+        return next((o for o in options if o in _COMMON), options[0] if options else word)
+
+    return _PIG_WORD.sub(back, text)
+
+
 def variants(text: str) -> list[str]:
     """The cleaned text first, then every distinct re-reading worth checking."""
     raw = clean(text)
@@ -292,6 +317,7 @@ def variants(text: str) -> list[str]:
         add(rot13_reading(base))
         add(reversed_reading(base))
         add(words_reversed_reading(base))
+        add(pig_latin_reading(base))
     add(substituted_variables(base))
     if _URL_ENCODED.search(base):
         add(clean(urllib.parse.unquote(base)))

@@ -235,7 +235,8 @@ _NATIONAL_ID_CONTEXT = re.compile(
     r"rijksregisternummer|egn|cnp|oib|jmbg|amka|tfn|ird(?:\s+number)?|pesel|nip|rut|dni|cuil|cuit|"
     r"personalausweis(?:nummer)?|ausweisnummer|carte\s+d'identit[ée]|num[ée]ro\s+d'identit[ée]|id\s+card(?:\s+(?:no|number))?|"
     r"identity\s+(?:card|number)|driver'?s?\s+licen[cs]e(?:\s+(?:no|number))?|driving\s+licen[cs]e(?:\s+(?:no|number))?|"
-    r"licen[cs]e\s+(?:no|number))\b",
+    r"licen[cs]e\s+(?:no|number)|dl(?:\s*(?:no|#|number))?|f[üu]hrerschein(?:nummer|-?nr)?|permis\s+de\s+conduire|carn[eé]\s+de\s+conducir|"
+    r"carteira\s+de\s+motorista|cnh|patente(?:\s+di\s+guida)?|rijbewijs(?:nummer)?|prawo\s+jazdy|k[öo]rkort)\b",
     re.IGNORECASE,
 )
 
@@ -248,13 +249,15 @@ _PASSPORT_CONTEXT = re.compile(
 _PASSPORT_VALUE = re.compile(r"(?<![\w])(?=[A-Z0-9]*\d)[A-Z0-9]{6,9}(?![\w])")
 
 _DOB_CONTEXT = re.compile(
-    r"\b(?:born|birth(?:day|date)?|dob|d\.o\.b\.?|date\s+of\s+birth|geboren|geburtsdatum|geburtstag|n[ée]e?|"
+    r"\b(?:birth_?date|date_?of_?birth|born|birth(?:day|date)?|dob|d\.o\.b\.?|date\s+of\s+birth|geboren|geburtsdatum|geburtstag|n[ée]e?|"
     r"date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa]|nat[oa]|data\s+di\s+nascita|data\s+de\s+nascimento|"
     r"nascid[oa]|geboortedatum|geboren\s+op|geb\.|fecha\s+nac\.?|data\s+urodzenia|urodzon[ya]|doğum\s+tarihi|"
     r"födelsedatum|fødselsdato|syntymäaika|data\s+nașterii|születési\s+dátum|birth\s+date|född|født|fødd|syntynyt|"
     r"narozen[áa]?|rođen[a]?|doğdu|doğumlu|geb(?:oren)?\s+am|né(?:e)?\s+le)(?!\w)",
     re.IGNORECASE,
 )
+# A compact date right after a birth label: "birth_date=19930615", "DOB: 15061993".
+_DOB_COMPACT = re.compile(r"(?<![\w])(?:(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d{2})(?![\w])")
 _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|"
     r"nov(?:ember)?|dec(?:ember)?|januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|f[ée]vrier|mars|avril|"
@@ -274,15 +277,15 @@ _DATE = re.compile(
 _STREET_WORDS = (
     r"(?i:street|st|road|rd|avenue|ave|terrace|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|close|crescent|"
     r"square|sq|parkway|pkwy|highway|hwy|row|mews|gardens|grove|hill|walk|loop|circle|cir|trail|trl|plaza|alley|parade|"
-    r"esplanade|embankment|quay|wharf)"
+    r"esplanade|embankment|quay|wharf|cross|main|layout|nagar|marg|colony|sector)"
 )
 _CAP = r"[A-ZÀ-Þ][a-zà-ÿ'’-]+"  # a capitalised word (street or city name)
 # "742 Evergreen Terrace, Springfield", "221B Baker Street, London NW1 6XE"; an
 # optional "Flat 4," in front and ", City [POSTCODE]" behind.
 _ADDRESS_EN = re.compile(
     r"(?:(?i:flat|apt\.?|apartment|unit|suite|house|villa|plot|door)\s+[\w-]+,?\s+(?:(?:" + _CAP + r"\s+){0,3}" + _CAP + r",\s+)?)?"
-    r"\b(?:\d{1,5}[-/])?\d{1,5}[A-Za-z]?\s+(?:(?:" + _CAP + r"|[A-Z]{2,3})\s+){1,3}" + _STREET_WORDS + r"\b\.?"
-    r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
+    r"\b(?:\d{1,5}[-/])?\d{1,5}[A-Za-z]?,?\s+(?:(?:N|S|E|W|NE|NW|SE|SW)\.?\s+)?(?:(?:" + _CAP + r"|[A-Z]{2,3}|\d{1,3}(?:st|nd|rd|th))\s+){1,3}" + _STREET_WORDS + r"\b\.?"
+    r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\b)?"
     r"(?:,?\s+(?i:apt\.?|apartment|unit|suite|ste\.?|flat|floor|fl\.?|#)\s*\w{1,5}\b)?"
     r"(?:,\s*" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{6}|\d{5}(?:-\d{4})?|"
     r"(?:[A-Z]{2}\s+)?[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{2}\b(?:\s+\d{5}(?:-\d{4})?)?))?)?",
@@ -463,6 +466,9 @@ def _find_dates_of_birth(text: str) -> Iterator[Finding]:
             yield m.start(), m.end(), "date_of_birth", 0.85
     for m in _DOB_CJK.finditer(text):
         yield m.start(1), m.end(1), "date_of_birth", 0.85
+    for m in _DOB_COMPACT.finditer(text):
+        if _context_before(text, m.start(), _DOB_CONTEXT, window=16):
+            yield m.start(), m.end(), "date_of_birth", 0.85
 
 
 _PO_BOX = re.compile(
@@ -509,10 +515,10 @@ _UNIT = (
 )
 _POSTCODE = r"(?:\d{4}-\d{3}|\d{2}-\d{3}|\d{4}\s?[A-Z]{2}\b|\d{5}|[A-Z]\d{2}\s?[A-Z0-9]{4}|\d{4}|\d{3}\s\d{2})"
 _UK_POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}"
-_TOWN = _PLACE_WORD + r"(?:\s+" + _PLACE_WORD + r")?"
+_TOWN = r"(?:Co\.?\s+)?" + _PLACE_WORD + r"(?:\s+(?:(?:de|da|do|dos|das|del|la|le|sur|am|an\s+der|upon|on)\s+)?" + _PLACE_WORD + r"){0,2}"
 _ADDRESS_TAIL = re.compile(
     r"(?:,?\s*" + _UNIT + r")*"
-    r"(?:,?\s*" + _POSTCODE + r"\s+" + _TOWN + r"|,\s*" + _TOWN + r"(?:\s*-\s*[A-Z]{2}\b)?(?:\s+\d{1,2}\b)?(?:,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4}|"
+    r"(?:,?\s*" + _POSTCODE + r"\s+" + _TOWN + r"|,\s*" + _TOWN + r"(?:,\s*" + _TOWN + r")?(?:\s*-\s*[A-Z]{2}\b)?(?:\s+\d{1,2}\b)?(?:,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4}|"
     r"\d{5}-\d{3}|\d{6}|\d{5}(?:-\d{4})?|(?:[A-Z]{2}\s+)?[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]{2,3}\s+\d{4,5}(?:-\d{4})?|\d{4}-\d{3}|\d{2}-\d{3}|\d{4})(?!\w))?|(?:\s+\d{1,2}\b)?,?\s+(?:" + _UK_POSTCODE + r"|[A-Z]\d{2}\s?[A-Z0-9]{4})\b"
     # A postcode right after a town the street pattern already took: "Wellington 6011", "Sydney NSW 2000".
     r"|\s+(?:[A-Z]{2,3}\s+)?(?:\d{5}-\d{3}|\d{4,6}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)(?![\w.,]\d|\w))?"
@@ -535,9 +541,32 @@ def _with_tail(text: str, start: int, end: int) -> int:
     return tail.end() if tail and tail.end() > end else end
 
 
+# An American address written all in lower case, told by its ZIP code at the end:
+# "5520 n sheridan rd apt 1102 chicago il 60640".
+_ADDRESS_US_ANYCASE = re.compile(
+    r"(?i)\b\d{1,6}\s+(?:[nsew]\.?\s+)?(?:[a-z0-9]+\s+){1,3}(?:st|street|rd|road|ave|avenue|blvd|boulevard|dr|drive|ln|lane|way|ct|court|pl|place|ter|"
+    r"terrace|pkwy|parkway|hwy|highway|cir|circle)\b\.?(?:\s+(?:apt|unit|suite|ste|#)\.?\s*\w{1,6})?,?\s+(?:[a-z]+\s+){1,3}[a-z]{2},?\s+\d{5}(?:-\d{4})?\b"
+)
+# Japanese addresses in Latin letters: block numbers first, then district, ward or city, prefecture, postcode:
+# "3-14-9 Nishi-Shinjuku, Shinjuku-ku, Tokyo 160-0023"; and a postcode after its mark "〒530-0012".
+_ADDRESS_JP_LATIN = re.compile(
+    r"\b\d{1,4}(?:-\d{1,4}){1,3}\s+[A-Z][a-z]+(?:-[A-Z]?[a-z]+)*(?:,\s*[A-Z][a-z]+(?:-[A-Z]?[a-z]+)*)*,?\s+(?:[A-Z][a-z]+(?:-(?:ken|to|fu))?,?\s+)?\d{3}-\d{4}\b"
+)
+# Unit first, street, locality, town and a six-digit PIN, as Indian addresses run:
+# "Flat 502, Sai Krupa Apartments, 14th Cross, Indiranagar, Bengaluru 560038".
+_ADDRESS_UNIT_FIRST_PIN = re.compile(
+    r"\b(?i:flat|house|door|plot|h\.?\s?no\.?|no\.)\s*[\w/-]{1,8},\s+(?:[A-Z0-9][\w'.-]*(?:\s+[A-Za-z0-9][\w'.-]*){0,4},\s+){1,5}"
+    r"[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s*-?\s*\d{6}\b"
+)
+_JP_POSTMARK = re.compile(r"〒\s?\d{3}-?\d{4}")
+
+
 def _find_addresses(text: str) -> Iterator[Finding]:
     for m in _PO_BOX.finditer(text):
         yield m.start(), m.end(), "address", 0.7
+    for pattern in (_ADDRESS_US_ANYCASE, _ADDRESS_JP_LATIN, _JP_POSTMARK, _ADDRESS_UNIT_FIRST_PIN):
+        for m in pattern.finditer(text):
+            yield m.start(), m.end(), "address", 0.7
     for m in _ADDRESS_CJK.finditer(text):
         yield m.start(), m.end(), "address", 0.7
     for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST, _ADDRESS_PREFIXED, _ADDRESS_SUFFIXED, _ADDRESS_PREPOSITION):
@@ -587,8 +616,39 @@ def _find_other_script_names(text: str) -> Iterator[Finding]:
             yield m.start(), m.end(), "person", 0.6
 
 
+# A name after the role it plays ("Customer Thabo Nkosi", "applicant Ana Lima"), and a name whose surname has
+# a shape only surnames have ("Grace O'Malley-Thompson", "Sean McAllister", "Anna Müller-Lüdenscheidt").
+_ROLE_NAME = re.compile(
+    r"\b(?i:customer|client|applicant|co-applicant|borrower|co-borrower|guarantor|debtor|tenant|cardholder|account\s+holder|employee|"
+    r"requester|caller|signatory|spouse|husband|wife|widow|heir|beneficiary|payee|landlord|kunde|kundin|cliente|klient|antragsteller(?:in)?)"
+    r"\s+(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){1,2})"
+)
+_SURNAME_SHAPE = re.compile(
+    r"\b(" + _NAME_WORD + r"\s+(?:(?:O['’]|Mc|Mac(?=[A-Z])|Fitz)[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?|[A-ZÀ-Þ][a-zà-ÿ]+-[A-ZÀ-Þ][a-zà-ÿ]+))\b"
+)
+# A label, then a name, in texts written in another script: "요청자: 김민준", "申请人：王小明", "המבקש יוסי כהן", "Клиент: Иван Петров".
+_LABELLED_NAME = re.compile(
+    r"(?:이름|성명|고객명?|신청인|신청자|요청자|차주|채무자|보증인|담당자)\s*[:：]?\s*([\uac00-\ud7a3]{2,4})(?![\uac00-\ud7a3])"
+    r"|(?:姓名|客户|客戶|申请人|申請人|借款人|联系人|聯繫人|担保人|氏名|お名前|申込者|顧客|債務者)\s*[:：是为は]?\s*([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])"
+    r"|(?:המבקש|המבקשת|הלקוח|הלקוחה|הלווה|שם)\s*:?\s*([\u05d0-\u05ea]{2,}(?:\s[\u05d0-\u05ea]{2,})?)"
+    r"|(?:العميل|العميلة|الاسم|مقدم\s+الطلب|المقترض)\s*:?\s*([\u0621-\u064a]{2,}(?:\s[\u0621-\u064a]{2,}){0,2})"
+    r"|(?i:клиент|клиентка|заемщик|заёмщик|фио|имя|заявитель)\s*:?\s*([А-ЯЁ][а-яё]+(?:\s[А-ЯЁ][а-яё]+){1,2})"
+)
+
+
 def _find_names(text: str) -> Iterator[Finding]:
     yield from _find_other_script_names(text)
+    for m in _LABELLED_NAME.finditer(text):
+        g = next(i for i in range(1, 6) if m.group(i))
+        yield m.start(g), m.end(g), "person", 0.7
+    for pattern in (_ROLE_NAME, _SURNAME_SHAPE):
+        for m in pattern.finditer(text):
+            words = m.group(1).split()
+            while words and (words[-1] in _NOT_NAMES or words[-1].lower() in _AFTER_NAME_STOP):
+                words.pop()
+            if len(words) >= 2 and words[0] not in _NOT_NAMES and words[0].lower() not in _AFTER_NAME_STOP:
+                value = " ".join(words)
+                yield m.start(1), m.start(1) + len(value), "person", 0.6
     for m in _CJK_NAME.finditer(text):
         g = 1 if m.group(1) else 2
         yield m.start(g), m.end(g), "person", 0.7
@@ -637,6 +697,8 @@ _ROLE_BEFORE = re.compile(
     r"klient|klientka|kunde|kundin|cliente|aanvrager|named|called|mr|mrs|ms|miss)\.?\s+$",
     re.IGNORECASE,
 )
+# In a text written all in lower case, the words that announce a name with no role word.
+_LOWER_NAME_CUE = re.compile(r"\b(?:for|from|to|with|about|cc|by|named|called|mr|mrs|ms|dr)\.?\s+$")
 _EN_FUNCTION = frozenset(
     "the a an and or of to in on for is are was were be been do does did i you he she it we they my your his her our their "
     "this that what which how when why who can could would should will may might must has have had not no yes if so as at by "
@@ -658,6 +720,7 @@ def gazetteer_name_finder(given_names: frozenset[str]) -> Callable[[str], Iterat
 
     def find(text: str) -> Iterator[Finding]:
         words = list(_WORD.finditer(text))
+        lower_case_text = not any(ch.isupper() for ch in text)
         i = 0
         while i < len(words):
             w = words[i]
@@ -683,10 +746,12 @@ def gazetteer_name_finder(given_names: frozenset[str]) -> Callable[[str], Iterat
                     yield w.start(), end, "person", 0.6
                     i = k
                     continue
-            elif w.group().islower() and _ROLE_BEFORE.search(text[max(0, w.start() - 20) : w.start()]):
-                # "customer rosa delgado asked ...": two lower-case words, the first a known name.
+            elif w.group().islower() and (_ROLE_BEFORE.search(text[max(0, w.start() - 20) : w.start()]) or (
+                    lower_case_text and _LOWER_NAME_CUE.search(text[max(0, w.start() - 12) : w.start()]))):
+                # "customer rosa delgado asked ...", "a note on file for jean-baptiste moreau" (a text written all in
+                # lower case): two lower-case words, the first a known name (each part of a hyphenated one).
                 low = w.group()
-                if (low in given_names or low in _SURNAME_FIRST) and i + 1 < len(words):
+                if (low in given_names or low in _SURNAME_FIRST or ("-" in low and all(p in given_names for p in low.split("-")))) and i + 1 < len(words):
                     nxt = words[i + 1]
                     second = nxt.group()
                     if (text[w.end() : nxt.start()] == " " and second.islower() and second not in _EN_FUNCTION
@@ -916,8 +981,9 @@ def _plausible_person(text: str, start: int, end: int) -> bool:
 _ID_PREFIX = re.compile(r"(?<![\w+])(?!(?:TEL|PHONE|MOB|MOBILE|FAX|CELL|WA|SMS)[-_])[A-Z][A-Z0-9]{1,9}[-_]\+?\(?\d?(?=\d)")
 
 
-# Private, loopback and link-local networks: hosts of our own infrastructure, not a customer's address.
-_INTERNAL_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
+# Unspecified, broadcast, private, loopback and link-local networks: hosts of our own infrastructure or bind
+# addresses ("0.0.0.0:8080"), not a customer's address.
+_INTERNAL_NETWORKS = ("0.0.0.0/8", "::/128", "255.255.255.255/32", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
 
 
 def _internal_ip(value: str) -> bool:

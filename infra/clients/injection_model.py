@@ -11,7 +11,7 @@ of time (``python -m infra.clients.injection_model``). Fitting takes seconds
 Training data (``training_examples``):
 
 * every development set (``TRAINING_SETS``, the files of ``bench/guardrails.py``'s
-  ``dev`` .. ``dev9``): injection cases positive; benign and PII cases negative;
+  ``dev`` .. ``dev10``): injection cases positive; benign and PII cases negative;
   sentences of clean documents negative;
 * the exemplar bank (``injection_exemplars.yaml``): ``attacks`` positive, ``benign`` negative;
 * sentences of the demo corpus's documents (all but the poisoned one) negative.
@@ -50,14 +50,15 @@ TRAINING_SETS = {
     "dev7": "bench/data/guardrails_dev_6b.yaml",
     "dev8": "bench/data/guardrails_heldout_5.yaml",
     "dev9": "bench/data/guardrails_heldout_6.yaml",
+    "dev10": "bench/data/guardrails_heldout_7.yaml",
 }
 C = 16.0
 # Chosen by leave-one-set-out cross-validation over TRAINING_SETS (bench/guardrails.py --cv), by the rule
-# fixed on 2026-11-30 before dev9 was added: the rules and exemplars were written on those sets (~2% benign
-# refused on each blind set), so the classifier gets at most 1% more: the lowest threshold adding <= 1% pooled
-# out-of-set benign refusal. With dev .. dev9 and quoted mentions masked (2026-11-30, 22:30): 0.77, pooled
-# out-of-set 640/663 injections and 10/688 benign refused (0.67 on dev .. dev8 before).
-THRESHOLD = 0.77
+# fixed on 2026-11-30 before dev9 and dev10 were added: the rules and exemplars were written on those sets (~2%
+# benign refused on each blind set), so the classifier gets at most 1% more: the lowest threshold adding <= 1%
+# pooled out-of-set benign refusal. dev .. dev8: 0.67; dev .. dev9 (quoted mentions masked): 0.77;
+# dev .. dev10 (2026-11-30, 22:45): 0.75.
+THRESHOLD = 0.75
 RECIPE = f"logreg-balanced-C{C}-charwb{NGRAM_RANGE[0]}{NGRAM_RANGE[1]}-h{N_HASH_FEATURES}-e{EMBED_WEIGHT}-v1"
 
 
