@@ -181,6 +181,10 @@ class ExtractiveGenerator:
         self._count = count_tokens
         self._split = split_into_sentences if units == "sentences" else split_into_lines
 
+    def sentences_of(self, text: str) -> list[str]:
+        """The sentences ``generate`` may quote from a chunk whose text is ``text``."""
+        return self._split(text)
+
     def generate(self, question: str, chunks: Sequence[Chunk], prompt_text: str, params: dict) -> Generation:
         max_sentences = int(params.get("max_sentences", 3))
         min_similarity = float(params.get("min_similarity", 0.35))
@@ -210,9 +214,7 @@ class ExtractiveGenerator:
                 answered=False,
             )
         chosen = [(candidates[i][0], candidates[i][1]) for i in picked]
-        # The citation sits inside the sentence ("... [doc]."), so every answer
-        # sentence carries its source when the answer is split into sentences.
-        text = " ".join(f"{_cite(s, doc)}" for s, doc in chosen)
+        text = cited_text(chosen)
         citations = tuple(dict.fromkeys(doc for _, doc in chosen))
         return Generation(
             text=text,
@@ -223,6 +225,15 @@ class ExtractiveGenerator:
             answered=True,
             sentences=tuple(chosen),
         )
+
+
+def cited_text(sentences: Sequence[tuple[str, str]]) -> str:
+    """An extractive answer's text: each ``(sentence, doc id)`` cited, in order, joined by spaces.
+
+    The citation sits inside the sentence ("... [doc]."), so every answer
+    sentence carries its source when the answer is split into sentences.
+    """
+    return " ".join(_cite(s, doc) for s, doc in sentences)
 
 
 def _cite(sentence: str, doc_id: str) -> str:

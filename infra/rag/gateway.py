@@ -10,7 +10,10 @@
 6. retrieval, the injection filter on retrieved chunks, PII redaction of the
    chunks, the prompt (chunks as delimited data, a per-request canary token),
    the generator (endpoint failures fall back to offline); an answer that
-   repeats the canary is withheld and flagged ``leak:canary``;
+   repeats the canary is withheld and flagged ``leak:canary``; the answer is
+   redacted, unless it is an offline answer made only of sentences of the
+   redacted chunks (``composed_of_chunks``: it holds nothing the chunk check
+   has not passed);
 7. one structured event in the ops database, exactly once, whatever happened:
    an exception after the endpoint was called still writes its event, tokens
    included, before it propagates.
@@ -24,7 +27,9 @@ again, a chunk retrieved for another question, an answer given before), keyed
 by the text's hash and valid for one ``Guardrails`` object; and the response-cache
 entries it has read or written, keyed like the cache (question, prompt, index and
 generator versions). Budgets are still read and one event is still written per
-request, hit or miss.
+request, hit or miss. ``prime`` does a collection's chunk work (screen, redact,
+embed the quotable sentences) ahead of the questions: the service primes the
+live collection in the background from its start, and each collection that becomes live.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from indexes.generation import Chunk, ExtractiveGenerator, Generation, GeneratorError
+from indexes.generation import Chunk, ExtractiveGenerator, Generation, GeneratorError, cited_text
 from indexes.guardrails import Guardrails, leaked_canary, new_canary
 from indexes.policy import budget_state, cache_key, cost_usd, route
 from indexes.prompts import PromptSpec, render
@@ -116,6 +121,29 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
+def composed_of_chunks(gen: Generation, chunks: list[Chunk]) -> bool:
+    """Whether an offline answer is made only of text the chunk check has already redacted.
+
+    True when the answer is exactly its cited sentences (``cited_text``) and
+    each sentence is, character for character, part of the (redacted) text of
+    a chunk of the document it cites: the redaction that produced that text
+    saw those very characters, in their context. The answer then holds no
+    character the chunk check did not pass but the citations (document ids,
+    which the response's ``citations`` carry as they are anyway), so it is not
+    analysed again. Anything else (an endpoint's answer, a refusal, a sentence
+    the splitter rejoined across a line break) is redacted as a whole.
+    """
+    if not gen.answered or not gen.sentences:
+        return False
+    by_doc: dict[str, list[str]] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk.text)
+    for sentence, doc_id in gen.sentences:
+        if not any(sentence in text for text in by_doc.get(doc_id, ())):
+            return False
+    return gen.text == cited_text(gen.sentences)
+
+
 @dataclass
 class Answer:
     """One answer before bookkeeping: what the gateway and the evaluation share."""
@@ -174,6 +202,12 @@ class Gateway:
         # and the response-cache entries this process has read or written.
         self.verdicts = Memo(20_000)
         self.answers = Memo(10_000)
+        # Collections whose chunks were screened ahead of the questions (``prime``); the service
+        # turns on priming a newly live collection in the background (``prime_in_background``).
+        self.prime_in_background = False
+        self._primed: set[str] = set()
+        self._priming_lock = threading.Lock()
+        self._priming: dict[str, threading.Thread] = {}
 
     # -- what a warm gateway remembers ----------------------------------------------
     def redact(self, text: str):
@@ -214,6 +248,83 @@ class Gateway:
             else:
                 kept.append(chunk)
         return kept, dropped
+
+    def chunk_texts(self, collection: str, limit: int) -> list[str]:
+        """The texts of (at most ``limit``) chunks of ``collection``, exactly as ``Retriever`` reads them."""
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        texts: list[str] = []
+        offset = None
+        while len(texts) < limit:
+            records, offset = self.index.client.scroll(
+                collection, limit=min(512, limit - len(texts)), offset=offset, with_payload=True, with_vectors=False
+            )
+            for record in records:
+                try:
+                    texts.append(metadata_dict_to_node(record.payload).get_content())
+                except Exception:  # a point LlamaIndex did not write: the request path screens it when it comes
+                    continue
+            if offset is None:
+                break
+        return texts
+
+    def prime(self, collection: str, *, limit: int | None = None) -> int:
+        """Do ahead of the questions what every chunk of ``collection`` costs the first question that retrieves it.
+
+        Each chunk's text is screened for injection and, when kept, redacted,
+        and the sentences of its redacted text are embedded for the offline
+        generator: the very calls the request path makes (``screen_chunks``,
+        ``redact``, the embedder's cache), so their results are the same,
+        remembered by the text's hash. Done once per collection; a chunk that
+        an earlier collection shares (same text) costs nothing. At most
+        ``limit`` chunks (default: a quarter of the verdict memo's size, so
+        the screens and redactions fill at most half of it); chunks beyond
+        are screened by the first question that retrieves them, as before.
+
+        Returns:
+            How many chunks were primed.
+        """
+        with self._priming_lock:
+            if collection in self._primed:
+                return 0
+            self._primed.add(collection)
+        started = time.perf_counter()
+        texts = self.chunk_texts(collection, self.verdicts.size // 4 if limit is None else limit)
+        sentences: dict[str, None] = {}
+        for i, text in enumerate(texts):
+            kept, _ = self.screen_chunks([Chunk(f"prime-{i}", "", text, 0.0)])
+            if kept:
+                for sentence in self.offline.sentences_of(self.redact(text).text):
+                    sentences[sentence] = None
+        batch = 256
+        pending = list(sentences)
+        for start in range(0, len(pending), batch):
+            self.embedder.embed_cached(pending[start:start + batch])
+        log.info("primed %d chunk(s) (%d sentences) of %s in %.1f s", len(texts), len(pending), collection, time.perf_counter() - started)
+        return len(texts)
+
+    def prime_later(self, collection: str) -> None:
+        """Prime ``collection`` in a background thread (once): questions are answered meanwhile, screening their own chunks."""
+        if collection in self._primed or collection in self._priming:
+            return
+
+        def run() -> None:
+            try:
+                self.prime(collection)
+            except Exception as exc:  # priming is an optimisation: the request path does the same work itself
+                log.warning("could not prime collection %s: %s", collection, for_log(exc))
+
+        thread = threading.Thread(target=run, name=f"prime-{collection}", daemon=True)
+        self._priming[collection] = thread
+        thread.start()
+
+    def wait_primed(self, collection: str, timeout: float | None = None) -> bool:
+        """Wait for a background priming of ``collection`` (``prime_later``); whether none is still running."""
+        thread = self._priming.get(collection)
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 
     def cached_answer(self, key: str) -> dict[str, Any] | None:
         """The response cache's entry under ``key``: from memory when this process has seen it, else the ops database.
@@ -303,10 +414,11 @@ class Gateway:
             flags.append("leak:canary")
             log.warning("the %s generator's answer repeated the prompt's canary; answer withheld", used)
             gen = Generation(REFUSAL_LEAK, (), gen.prompt_tokens, gen.completion_tokens, gen.model, False, ())
-        red = self.redact(gen.text)
-        if red.found:
-            flags.append("pii:answer")
-            gen = Generation(red.text, gen.citations, gen.prompt_tokens, gen.completion_tokens, gen.model, gen.answered, gen.sentences)
+        if not (used == "offline" and composed_of_chunks(gen, chunks)):
+            red = self.redact(gen.text)
+            if red.found:
+                flags.append("pii:answer")
+                gen = Generation(red.text, gen.citations, gen.prompt_tokens, gen.completion_tokens, gen.model, gen.answered, gen.sentences)
         return Answer(
             text=gen.text,
             citations=list(gen.citations),
@@ -329,6 +441,8 @@ class Gateway:
         collection = self.index.live_collection()
         if collection is None:
             raise NotReady(f"'{self.settings.index.live_alias}' points at no collection yet: run `tandem reindex` (or `make run`)")
+        if self.prime_in_background and collection not in self._primed:
+            self.prime_later(collection)
         return prompt, collection
 
     # -- one request ------------------------------------------------------------

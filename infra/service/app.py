@@ -211,6 +211,9 @@ def build_service_gateway(settings: TandemSettings, **kwargs) -> Gateway:
     gateway = build_gateway(settings, **kwargs)
     if settings.service.prompt_refresh_s > 0:
         gateway.prompts = FreshPrompts(gateway.prompts, settings.service.prompt_refresh_s)
+    # A collection that becomes live while the service runs (a reindex) has its chunks screened in
+    # the background, instead of by the first questions that retrieve them.
+    gateway.prime_in_background = True
     return gateway
 
 
@@ -234,7 +237,11 @@ def warm_up(gateway: Gateway) -> dict[str, Any]:
 
     The guardrails build their detectors lazily, the model's first pass is
     slow, and the generator embeds the sentences of the chunks it sees: one
-    answer through ``answer_with`` (no cache, no budget, no event) loads them all.
+    answer through ``answer_with`` (no cache, no budget, no event) loads them,
+    then the live collection's chunks are screened, redacted and their
+    sentences embedded in a background thread (``Gateway.prime_later``: what
+    the first question to retrieve each chunk would otherwise pay; 158 chunks
+    took 5-16 s on 2 busy cores, so a large corpus must not hold the start).
     """
     state = readiness(gateway)
     gateway.guardrails.check("warm up")
@@ -242,6 +249,7 @@ def warm_up(gateway: Gateway) -> dict[str, Any]:
     if state["status"] == "ok":
         prompt, collection = gateway.live_versions()
         gateway.answer_with("What does this service answer questions about?", prompt=prompt, collection=collection, generator="offline")
+        gateway.prime_later(collection)
     return state
 
 
