@@ -22,7 +22,7 @@ from tasks.monitoring import (
 
 # Async for the same reason as ``score`` (see flows/backfill.py).
 @flow(name="nightly-eval", flow_run_name=name_by_day("nightly-eval"), **run_hooks(RISK, RAG, by_day=True))
-async def nightly_eval(ds: date | None = None, force: bool = False) -> dict:
+async def nightly_eval(ds: date | None = None, force: bool = False, drift_report: bool = True) -> dict:
     """Evaluate the night ``ds`` (default: yesterday in the deployment's timezone) for the risk scorer and the RAG assistant.
 
     Steps:
@@ -43,13 +43,15 @@ async def nightly_eval(ds: date | None = None, force: bool = False) -> dict:
     Args:
         ds: the night to evaluate (default: yesterday in the deployment's timezone).
         force: evaluate a night again that was already evaluated (re-grades it; no duplicate tickets).
+        drift_report: keep Evidently's HTML data drift report with the scorecard (the figures are the
+            same without it; the main job's replay keeps it for its newest night only).
     """
     with shared_api_client():
         night = resolve_night(ds)
         if not force and night_done(night):
             done = {"night": night.isoformat(), "skipped": True}
             return Completed(message=nightly_message(done), data=done)
-        risk = measure_risk(night)
+        risk = measure_risk(night, html=drift_report)
         golden = evaluate_golden(night)
         rag = measure_rag(night, golden)
         outcome = grade_and_file(night, risk.measurements + rag, risk.calibration, champion=risk.champion)
