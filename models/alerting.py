@@ -9,8 +9,9 @@ what the figures mean, in four pure steps the nightly loop calls in order:
    with errors that name the file and the key path.
 2. ``calibrate``: a check's alarm levels from its reference period's own
    night-to-night variability (mean ± k·σ over reference chunks, NannyML's
-   idea), kept within ``[floor, ceiling]`` so a noise-free reference does not
-   alarm on trivial moves and a noisy one cannot hide a real shift.
+   idea; k widened to a prediction bound when σ rests on few chunks), kept
+   within ``[floor, ceiling]`` so a noise-free reference does not alarm on
+   trivial moves and a noisy one cannot hide a real shift.
 3. ``grade``: a measurement against its levels -> a ``CheckResult`` (green,
    amber, red, or insufficient when the sample is too small).
 4. ``decide_tickets``: which ``(kind, asset)`` tickets open or get a new
@@ -307,6 +308,9 @@ class Calibration:
             noise (1 = pure sampling noise; never below 1). None unless per_sample.
         sample_n: the n that ``warn`` and ``fail`` are for (per_sample only): the
             reference's median n as stored, tonight's n once graded.
+        k_warn_applied, k_fail_applied: the multipliers actually applied to σ
+            (``prediction_k``: k widened for a σ estimated from ``n`` reference
+            values); None (a calibration stored before they existed): k as is.
     """
 
     check: str
@@ -326,6 +330,14 @@ class Calibration:
     per_sample: bool = False
     sigma_z: float | None = None
     sample_n: int | None = None
+    k_warn_applied: float | None = None
+    k_fail_applied: float | None = None
+
+    @property
+    def multipliers(self) -> tuple[float, float]:
+        """(warn, fail) multipliers of σ this calibration applies."""
+        return (self.k_warn if self.k_warn_applied is None else self.k_warn_applied,
+                self.k_fail if self.k_fail_applied is None else self.k_fail_applied)
 
     def at(self, n: int) -> "Calibration":
         """The levels for a night of ``n`` items (a per-sample calibration); any other calibration as it is."""
@@ -335,8 +347,9 @@ class Calibration:
         direction = CHECKS[self.check].direction
         sign = 1.0 if direction == "above" else -1.0
         clamped: list[str] = []
-        warn = _clamp_to(self.mean + sign * self.k_warn * sigma, self.floor, self.ceiling, direction, "warn", clamped)
-        fail = _clamp_to(self.mean + sign * self.k_fail * sigma, self.floor, self.ceiling, direction, "fail", clamped)
+        k_warn, k_fail = self.multipliers
+        warn = _clamp_to(self.mean + sign * k_warn * sigma, self.floor, self.ceiling, direction, "warn", clamped)
+        fail = _clamp_to(self.mean + sign * k_fail * sigma, self.floor, self.ceiling, direction, "fail", clamped)
         return replace(self, warn=warn, fail=fail, std=sigma, sample_n=int(n), clamped=tuple(clamped))
 
     def to_dict(self) -> dict[str, Any]:
@@ -369,7 +382,7 @@ def policy_fingerprint(entry: CheckPolicy) -> str:
     A calibration stored with a model or index version is reused only while
     this is unchanged: a new k, floor or ceiling recalibrates.
     """
-    method = ";per_sample" if CHECKS[entry.check].share else ""
+    method = ";prediction_k" + (";per_sample" if CHECKS[entry.check].share else "")
     return f"k_warn={entry.k_warn:g};k_fail={entry.k_fail:g};floor={entry.floor};ceiling={entry.ceiling};" \
            f"warn={entry.warn:g};fail={entry.fail:g};calibrate={entry.calibrate}{method}"
 
@@ -398,6 +411,24 @@ def _clamp_to(level: float, floor: float | None, ceiling: float | None, directio
     return level
 
 
+def prediction_k(k: float, n: int) -> float:
+    """The multiplier of a σ estimated from ``n`` reference values that bounds a new night as ``k``·σ would.
+
+    ``mean + k·σ`` with the true mean and σ leaves a fraction Φ(−k) of quiet
+    nights above it (k = 3: 0.135%). With both estimated from ``n`` values the
+    same fraction needs the prediction bound of one new value:
+    ``t_{n−1}(Φ(k)) · sqrt(1 + 1/n)`` (Student's t): 3 becomes 5.95 at 6 values,
+    3.82 at 14, 3.36 at 28 and 3.16 at 60. A σ from a handful of quiet nights is
+    as often too small as not; taken at face value it sets a level far
+    tighter than the check's real noise (the first nights of a new index).
+    """
+    if n < 2:
+        raise ValueError(f"a prediction bound needs at least 2 reference values, got {n}")
+    from scipy.stats import norm, t
+
+    return float(t.ppf(norm.cdf(k), n - 1) * math.sqrt(1.0 + 1.0 / n))
+
+
 def calibrate(
     reference_values: Sequence[float | None],
     entry: CheckPolicy,
@@ -410,14 +441,18 @@ def calibrate(
     its level (mean − k·σ for one bad below), each clamped so it is never
     tighter than ``floor`` nor looser than ``ceiling``. σ is the sample
     standard deviation of the reference values (one per reference chunk, e.g.
-    the check measured on each night of the reference window).
+    the check measured on each night of the reference window). Because mean
+    and σ are estimates from those ``n`` values, each k is applied as its
+    prediction bound ``prediction_k(k, n)`` (Student's t): a level from 5
+    reference nights is not held to be as sure as one from 60.
 
     A share check (``CheckSpec.share``) calibrated with each reference
     night's ``sizes`` gets levels per night instead (Laney's p′ chart): p is
     the pooled reference share, each night's z = (share − p) / sqrt(p(1−p)/n),
     sigma_z the standard deviation of those z (at least 1: sampling noise is
     the least there is), and a night of n items is graded against
-    p ± k·sigma_z·sqrt(p(1−p)/n) (``Calibration.at``). One σ for all nights
+    p ± k·sigma_z·sqrt(p(1−p)/n) (``Calibration.at``; k as its prediction bound
+    for the reference nights behind sigma_z). One σ for all nights
     would hold a weekend night of half the traffic, whose share is noisier,
     to a weekday's level and raise false alarms on quiet traffic.
 
@@ -451,17 +486,21 @@ def calibrate(
             note=f"fixed levels: {n} reference value{'s' if n != 1 else ''}, calibration needs {MIN_CALIBRATION_VALUES}",
             **base,
         )
+    k_warn, k_fail = prediction_k(entry.k_warn, n), prediction_k(entry.k_fail, n)
+    base.update(k_warn_applied=k_warn, k_fail_applied=k_fail)
+    widened = f"k {entry.k_warn:g}/{entry.k_fail:g} applied as {k_warn:.3g}/{k_fail:.3g} for {n} reference values"
     per_sample = _per_sample(entry, pairs)
     if per_sample is not None:
         p, sigma_z, typical_n = per_sample
         stored = Calibration(warn=entry.warn, fail=entry.fail, calibrated=True, per_sample=True, sigma_z=sigma_z,
-                             note=f"share {p:.4g} ± k·{sigma_z:.3g}·√(p(1−p)/n) over {n} reference nights", **{**base, "mean": p})
+                             note=f"share {p:.4g} ± k·{sigma_z:.3g}·√(p(1−p)/n) over {n} reference nights; {widened}",
+                             **{**base, "mean": p})
         return stored.at(typical_n)
     sign = 1.0 if direction == "above" else -1.0
     clamped: list[str] = []
-    warn = _clamp(mean + sign * entry.k_warn * std, entry, direction, "warn", clamped)
-    fail = _clamp(mean + sign * entry.k_fail * std, entry, direction, "fail", clamped)
-    note = f"mean {mean:.4g} ± k·σ (σ {std:.4g}, n={n})"
+    warn = _clamp(mean + sign * k_warn * std, entry, direction, "warn", clamped)
+    fail = _clamp(mean + sign * k_fail * std, entry, direction, "fail", clamped)
+    note = f"mean {mean:.4g} ± k·σ (σ {std:.4g}, n={n}; {widened})"
     if clamped:
         note += "; clamped " + ", ".join(clamped)
     return Calibration(warn=warn, fail=fail, calibrated=True, clamped=tuple(clamped), note=note, **base)
@@ -505,6 +544,35 @@ def _within_noise(measurement: Measurement, fail: float, direction: Direction) -
     return None if _beyond(bound, fail, direction) else bound
 
 
+def poisson_interval(count: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The exact (Garwood) confidence interval of a Poisson mean from one observed ``count``."""
+    from scipy.stats import chi2
+
+    alpha = 1.0 - confidence
+    low = 0.0 if count <= 0 else float(chi2.ppf(alpha / 2, 2 * count)) / 2
+    return low, float(chi2.ppf(1 - alpha / 2, 2 * (count + 1))) / 2
+
+
+def _volume_within_noise(measurement: Measurement) -> tuple[float, float] | None:
+    """For a volume check (``CheckSpec.volume``): (the count's 95% lower bound, the baseline count)
+    when tonight's count is not above the baseline's beyond Poisson noise; None otherwise.
+
+    A volume figure (tonight's tokens over the baseline's) multiplies the
+    night's count of items by what each item cost. On a small night the
+    count alone swings by a fifth or more (Poisson), and the cost per item by
+    as much again, so a ratio past fail on 35 questions is often two ordinary
+    swings at once. A real surge of volume is a count far past the baseline's
+    count: tripled, a tenant's count clears its 95% bound with room to spare
+    even on a 15-question weekend baseline. What each item costs has its own
+    check (``tenant_cost_per_question``), graded on its own levels.
+    """
+    base = (measurement.evidence or {}).get("baseline_count")
+    if base is None or measurement.n is None or measurement.n <= 0:
+        return None
+    low, _ = poisson_interval(int(measurement.n))
+    return (low, float(base)) if low <= float(base) else None
+
+
 # -- grading --------------------------------------------------------------------
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
@@ -519,7 +587,11 @@ def grade(measurement: Measurement, entry: CheckPolicy, calibration: Calibration
 
     A figure strictly beyond the fail level is red, beyond the warn level
     amber, else green. No figure (None) or a sample under ``min_samples`` is
-    "insufficient": an amber line on the scorecard, never a ticket.
+    "insufficient": an amber line on the scorecard, never a ticket. Two noise
+    rules keep a small night's figure past fail amber: a share graded on
+    fixed levels whose 95% Wilson interval still reaches fail
+    (``_within_noise``), and a volume check whose night's count is not above
+    its baseline count beyond Poisson noise (``_volume_within_noise``).
 
     Args:
         measurement: the check's figure for the night.
@@ -552,9 +624,13 @@ def grade(measurement: Measurement, entry: CheckPolicy, calibration: Calibration
     over, under = (">", "<=") if direction == "above" else ("<", ">=")
     fixed = calibration is None or not calibration.calibrated
     noise = _within_noise(measurement, fail, direction) if fixed and CHECKS[measurement.check].share else None
+    volume = _volume_within_noise(measurement) if CHECKS[measurement.check].volume and _beyond(value, fail, direction) else None
     if _beyond(value, fail, direction) and noise is not None:
         status, text = "amber", (f"{name} {_fmt(value)} {over} fail {_fmt(fail)} but within sampling noise "
                                  f"(95% bound {_fmt(noise)}, {n})")
+    elif volume is not None:
+        status, text = "amber", (f"{name} {_fmt(value)} {over} fail {_fmt(fail)} but its volume is within sampling noise "
+                                 f"({measurement.n:,} items, 95% bound {volume[0]:.1f} <= baseline {_fmt(volume[1])} a night, {n})")
     elif _beyond(value, fail, direction):
         status, text = "red", f"{name} {_fmt(value)} {over} fail {_fmt(fail)} ({n})"
     elif _beyond(value, warn, direction):
@@ -809,5 +885,6 @@ def past_results(results: Iterable[CheckResult], night: date) -> list[PastResult
 
 __all__ = [
     "Calibration", "CheckPolicy", "PastResult", "Policy", "PolicyInvalid", "SUGGESTED_ACTIONS",
-    "TicketDecision", "calibrate", "decide_tickets", "grade", "past_results", "policy_fingerprint", "resolution_ready",
+    "TicketDecision", "calibrate", "decide_tickets", "grade", "past_results", "policy_fingerprint", "poisson_interval",
+    "prediction_k", "resolution_ready", "wilson_interval",
 ]

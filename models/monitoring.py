@@ -39,6 +39,11 @@ class CheckSpec:
     # rows): its night-to-night noise shrinks with n, so a calibrated level is set per night's n
     # (``models.alerting.calibrate``).
     share: bool = False
+    # The figure is the night's volume (tokens of ``Measurement.n`` items, e.g. questions) over the
+    # same volume's baseline, and ``evidence["baseline_count"]`` is the baseline's count of items a
+    # night: a night past its fail level is red only when its count is past the baseline's beyond
+    # Poisson noise (``models.alerting.grade``), so a few extra questions on a small night are not a spike.
+    volume: bool = False
 
 
 CHECKS: dict[str, CheckSpec] = {
@@ -60,7 +65,7 @@ CHECKS: dict[str, CheckSpec] = {
     "query_drift": CheckSpec(RAG, "above", "re-index", "drift of the night's question embeddings against the reference window"),
     "unanswerable_share": CheckSpec(RAG, "above", "re-index", "share of the night's questions whose best retrieval score is below the answerable level", share=True),
     "staleness": CheckSpec(RAG, "above", "re-index", "corpus documents added, changed or removed since docs-live was built"),
-    "tenant_cost": CheckSpec(RAG, "above", "cost-review", "a tenant's tokens for the night (its volume times tokens per question) against its trailing baseline, as a ratio"),
+    "tenant_cost": CheckSpec(RAG, "above", "cost-review", "a tenant's tokens for the night (its volume times tokens per question) against its trailing baseline, as a ratio", volume=True),
     "tenant_cost_per_question": CheckSpec(RAG, "above", "cost-review", "a tenant's tokens and cost per question for the night against its trailing per-question baseline, as a ratio (the larger of the two)"),
     "latency_p95": CheckSpec(RAG, "above", None, "95th percentile latency of answered questions, ms"),
     "error_rate": CheckSpec(RAG, "above", "ops", "share of requests that ended in an error", share=True),

@@ -17,7 +17,11 @@ ceiling nor tighter than its floor.
 - RAG checks: the check's own recorded figures over a reference window of
   earlier nights (default nights -35 .. -8), leaving out the last week so a
   shift that started a few nights ago does not calibrate itself away, and
-  leaving out nights graded red.
+  leaving out nights graded red or insufficient (below ``min_samples``).
+  Mean and σ from a few nights are themselves uncertain, so the k of a
+  calibration from few reference values is widened to its prediction bound
+  (``models.alerting.prediction_k``): the first nights of an index get levels
+  near the ceiling, not ones set by a σ from four lucky nights.
 
 Each calibration is stored with the version it belongs to (``homes``: the
 champion's MLflow model version, the live index collection; see
@@ -93,9 +97,15 @@ class NightOutcome:
 
 
 def _rag_reference(history: CheckHistory, check: str, subject: str | None, night: date) -> tuple[list[float], list[int]]:
-    """The check's figures and their sample sizes over the RAG reference window, red nights left out."""
+    """The check's figures and their sample sizes over the RAG reference window.
+
+    Nights graded red are left out (a shift must not calibrate itself away), and
+    so are nights graded insufficient (below the check's ``min_samples``): a
+    figure too small to be graded is too small to set a level with.
+    """
     start, end = night - timedelta(days=RAG_REFERENCE_START), night - timedelta(days=RAG_REFERENCE_END)
-    rows = [(value, n) for _, value, n, status in history.figures(check, subject, start=start, end=end) if status != "red"]
+    rows = [(value, n) for _, value, n, status in history.figures(check, subject, start=start, end=end)
+            if status not in ("red", "insufficient")]
     return [value for value, _ in rows], [n for _, n in rows]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -341,9 +342,12 @@ def _tenant_cost(night: date, tonight, earlier, params) -> list[Measurement]:
         r = cost_ratio(now_tokens.get(tenant, 0), history, min_nights=min_nights)
         c = cost_ratio(now_cost.get(tenant, 0.0), [past_cost.get((tenant, d), 0.0) for d in seen], min_nights=min_nights)
         q = now_questions.get(tenant, 0)
-        baseline_questions = sum(past_questions.get((tenant, d), 0) for d in seen)
+        counts = [past_questions.get((tenant, d), 0) for d in seen]  # zeros on nights it asked nothing, as for tokens
+        baseline_questions = sum(counts)
+        # The baseline's questions a night (median, same nights as the token baseline): the grading's volume noise rule.
+        baseline_count = float(statistics.median(counts)) if r.ratio is not None and counts else None
         evidence = {"tenant": tenant, "tokens": r.tonight, "baseline_tokens": r.baseline, "baseline_nights": r.baseline_nights,
-                    "day_type": day_type, "baseline_questions": baseline_questions,
+                    "day_type": day_type, "baseline_questions": baseline_questions, "baseline_count": baseline_count,
                     "cost_usd": round(c.tonight, 6), "baseline_cost_usd": c.baseline,
                     "cost_ratio": c.ratio, "questions": q, "tokens_per_question": round(r.tonight / q, 2) if q else None}
         note = (f"{tenant}: {r.tonight:,.0f} tokens vs median {r.baseline:,.0f} over {r.baseline_nights} nights "

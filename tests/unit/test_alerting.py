@@ -18,6 +18,8 @@ from models.alerting import (
     calibrate,
     decide_tickets,
     grade,
+    poisson_interval,
+    prediction_k,
     resolution_ready,
 )
 from models.monitoring import CHECKS, Measurement
@@ -145,9 +147,38 @@ def test_calibration_is_mean_plus_k_sigma(policy):
     assert cal.calibrated and cal.n == 4
     assert cal.mean == pytest.approx(0.2)
     assert cal.std == pytest.approx(0.08165, rel=1e-3)  # sample standard deviation
-    assert cal.warn == pytest.approx(0.2 + 2 * 0.08165, rel=1e-3)
-    assert cal.fail == pytest.approx(0.2 + 3 * 0.08165, rel=1e-3)
+    # k is applied as its prediction bound for 4 reference values
+    assert cal.multipliers == (prediction_k(2, 4), prediction_k(3, 4))
+    assert cal.warn == pytest.approx(0.2 + prediction_k(2, 4) * 0.08165, rel=1e-3)
+    assert cal.fail == pytest.approx(0.2 + prediction_k(3, 4) * 0.08165, rel=1e-3)
+    assert "applied as" in cal.note
     assert Calibration.from_dict(cal.to_dict()) == cal
+
+
+def test_k_is_widened_for_a_sigma_from_few_reference_values():
+    # Student's t prediction bound of one new value: wide from a handful of nights, k itself from many
+    assert prediction_k(3, 6) == pytest.approx(5.95, abs=0.01)
+    assert prediction_k(3, 28) == pytest.approx(3.36, abs=0.01)
+    assert prediction_k(3, 10_000) == pytest.approx(3.0, abs=0.01)
+    assert prediction_k(2, 5) > prediction_k(2, 14) > prediction_k(2, 60) > 2
+    with pytest.raises(ValueError, match="at least 2"):
+        prediction_k(3, 1)
+
+
+def test_a_level_from_few_quiet_nights_is_not_tighter_than_their_noise(policy):
+    # Given the first nights of a new index: four quiet query-drift figures that happen to sit close together
+    # (development seed 51: its steady quiet level, from 28 nights, is about 0.62)
+    entry = policy["query_drift"]  # floor 0.58, ceiling 0.8, k_fail 3
+    early = calibrate([0.5013, 0.5263, 0.5116, 0.5252], entry)
+    # Then the fail level is not the floor a face-value sigma gives (0.516 + 3 x 0.012 = 0.552 -> 0.58)
+    face_value = early.mean + 3 * early.std
+    assert face_value < entry.floor < early.fail
+    # so the next quiet night's 0.5873, within the check's real noise, is not red
+    assert grade(Measurement("query_drift", 0.5873, 109), entry, early).status != "red"
+    assert 0.5873 > max(face_value, entry.floor)  # red at face value: with 0.6188 the next night, a false re-index ticket
+    # A calibration stored without the applied multipliers (before they existed) grades with k as it is
+    old = {k: v for k, v in early.to_dict().items() if k not in ("k_warn_applied", "k_fail_applied")}
+    assert Calibration.from_dict(old).multipliers == (entry.k_warn, entry.k_fail)
 
 
 def test_calibration_is_clamped_by_floor_and_ceiling(policy):
@@ -162,8 +193,8 @@ def test_calibration_is_clamped_by_floor_and_ceiling(policy):
 def test_calibration_mirrors_for_a_below_check(policy):
     entry = replace(policy["data_drift"], warn=0.8, fail=0.7, floor=0.85, ceiling=0.6, k_warn=2, k_fail=3)
     cal = calibrate([0.90, 0.95, 0.85, 0.90], entry, direction="below")
-    assert cal.fail < cal.warn < cal.mean and cal.clamped == ()
-    assert cal.warn == pytest.approx(0.9 - 2 * cal.std)
+    assert cal.fail < cal.warn < cal.mean and cal.clamped == ("fail:ceiling",)  # 4 values: k 3 applied as 10.3
+    assert cal.warn == pytest.approx(0.9 - prediction_k(2, 4) * cal.std)
     quiet = calibrate([0.9, 0.9, 0.9], entry, direction="below")
     assert (quiet.warn, quiet.fail) == (0.85, 0.85)  # never tighter than floor: for a below check an upper bound
     loose = calibrate([0.9, 0.1, 0.9, 0.1], entry, direction="below")
@@ -193,7 +224,7 @@ def test_a_share_check_is_calibrated_per_night_size(policy):
     # and a night of half the questions gets wider levels, by sqrt(2)
     weekday, weekend = cal.at(180), cal.at(90)
     assert weekend.fail - p == pytest.approx((weekday.fail - p) * 2 ** 0.5)
-    assert weekday.fail == pytest.approx(p + 3 * cal.sigma_z * (p * (1 - p) / 180) ** 0.5)
+    assert weekday.fail == pytest.approx(p + prediction_k(3, 10) * cal.sigma_z * (p * (1 - p) / 180) ** 0.5)
     # so the same share is red on a weekday and not on a quiet weekend night
     share = (weekday.fail + weekend.fail) / 2
     assert grade(Measurement("unanswerable_share", share, 180), entry, cal).status == "red"
@@ -215,9 +246,29 @@ def test_a_share_past_a_fixed_level_within_its_noise_is_amber_not_red(policy):
     assert grade(Measurement("unanswerable_share", 0.30, 2000), entry).status == "red"
     # a check that is not a share keeps its plain fixed levels
     assert grade(Measurement("data_drift", 0.31, 2000), policy["data_drift"]).status == "red"
-    # and a calibrated share check's per-night levels already hold its noise
-    cal = calibrate([0.15, 0.16, 0.14, 0.15], replace(entry, floor=0.0, ceiling=1.0), sizes=[160, 160, 160, 160])
+    # and a calibrated share check's per-night levels (28 reference nights) already hold its noise
+    cal = calibrate([0.15, 0.16, 0.14, 0.15] * 7, replace(entry, floor=0.0, ceiling=1.0), sizes=[160] * 28)
     assert grade(Measurement("unanswerable_share", 0.255, 161), entry, cal).status == "red"
+
+
+def test_a_volume_past_fail_on_a_count_within_its_noise_is_amber_not_red(policy):
+    entry = policy["tenant_cost"]  # fail 1.75
+    # Given a weekend night of 40 questions against a baseline of 29 a night (topic-shift seed 55): the
+    # count's 95% interval (28.6, 54.5) still holds 29, so x1.87 tokens is two ordinary swings at once
+    assert poisson_interval(40)[0] == pytest.approx(28.58, abs=0.01)
+    busy = grade(Measurement("tenant_cost", 1.87, 40, {"baseline_count": 29.0}, subject="underwriting"), entry)
+    assert busy.status == "amber" and "volume is within sampling noise" in busy.summary and "95% bound 28.6" in busy.summary
+    # A tripled tenant's count is far past its baseline's even on a weekend: red
+    spike = grade(Measurement("tenant_cost", 2.43, 88, {"baseline_count": 28.0}, subject="underwriting"), entry)
+    assert spike.status == "red"
+    # the same figure on a large count is red, and a figure under fail is graded as before
+    assert grade(Measurement("tenant_cost", 1.87, 400, {"baseline_count": 290.0}, subject="x"), entry).status == "red"
+    assert grade(Measurement("tenant_cost", 1.6, 40, {"baseline_count": 29.0}, subject="x"), entry).status == "amber"
+    # no baseline count in the evidence (an older measurement): the plain levels
+    assert grade(Measurement("tenant_cost", 1.87, 40, subject="x"), entry).status == "red"
+    # tokens per question have their own check, without a volume rule
+    assert grade(Measurement("tenant_cost_per_question", 1.87, 40, {"baseline_count": 29.0}, subject="x"),
+                 policy["tenant_cost_per_question"]).status == "red"
 
 
 def test_a_share_check_without_sizes_or_noise_uses_plain_levels(policy):

@@ -149,6 +149,7 @@ def test_cost_per_question_moves_with_the_price_of_a_question_and_volume_with_th
 
     bulk = lines[("tenant_cost", "bulk")]
     assert bulk.value == pytest.approx(3.0) and bulk.evidence["baseline_questions"] == 400  # the 20 weekdays
+    assert bulk.evidence["baseline_count"] == 20  # questions a night (median): the grading's volume noise rule
     assert lines[("tenant_cost_per_question", "bulk")].value == pytest.approx(1.0)
     assert lines[("tenant_cost", "stuffer")].value == pytest.approx(2.0)
     per_question = lines[("tenant_cost_per_question", "stuffer")]
@@ -169,4 +170,5 @@ def test_a_tenant_silent_tonight_or_new_has_no_per_question_figure():
                                                                DEFAULT_PARAMS["tenant_cost"])}
     assert lines[("tenant_cost_per_question", "gone")].value is None
     assert lines[("tenant_cost_per_question", "new")].value is None
+    assert lines[("tenant_cost", "new")].evidence["baseline_count"] is None  # no baseline, no count to compare with
     assert "no per-question baseline" in lines[("tenant_cost_per_question", "new")].note
