@@ -139,6 +139,8 @@ llm_requests = sa.Table(
     sa.Column("guardrail_flags", sa.JSON),  # ["pii:email", "injection:question", ...]
     sa.Column("budget_state", sa.String(20)),
     sa.Column("error", sa.Text),
+    # Every request reads its tenant's spend of the day (``RequestLog.tokens_used``): one range of this index.
+    sa.Index("ix_llm_requests_tenant_at", "tenant", "at"),
 )
 
 # User feedback on an answered request: one row per (request, actor), a
@@ -389,6 +391,13 @@ def _migrate(engine: Engine) -> None:
                 conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {ddl}")
         except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # another process added it first
             if ddl.split()[0] not in {c["name"] for c in sa.inspect(engine).get_columns(table)}:
+                raise
+    # Indexes added after a table first shipped (``create_all`` makes them only with a new table).
+    for index in llm_requests.indexes:
+        try:
+            index.create(engine, checkfirst=True)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # another process created it first
+            if index.name not in {i["name"] for i in sa.inspect(engine).get_indexes(index.table.name)}:
                 raise
     from infra.stores.ledger import seal_pointer_moves  # here: ledger imports this module
 
