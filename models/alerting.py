@@ -713,24 +713,32 @@ class TicketDecision:
         return asdict(self)
 
 
+# Insufficient nights a streak may skip in a row: a quiet night or a weekend. Two red nights a week
+# apart with nothing measurable between them are two separate nights, not a persistent shift.
+MAX_SKIPPED_NIGHTS = 2
+
+
 def _streak(result: CheckResult, night: date, past: Sequence[PastResult]) -> int:
     """Consecutive red nights of one (check, subject), tonight included.
 
     Walks back night by night from ``night - 1``: a red night extends the
     streak; an insufficient night is skipped (it neither breaks nor extends
-    it: too few rows say nothing either way); a green or amber night, or a
-    night with no recorded result at all (the loop did not run, so nothing is
-    known), ends it.
+    it: too few rows say nothing either way), at most ``MAX_SKIPPED_NIGHTS``
+    in a row; a green or amber night, a longer run of insufficient nights,
+    or a night with no recorded result at all (the loop did not run, so
+    nothing is known), ends it.
     """
     if result.status != "red":
         return 0
     by_night = {p.night: p.status for p in past if p.check == result.check and p.subject == result.measurement.subject}
-    streak, day = 1, night.toordinal() - 1
+    streak, skipped, day = 1, 0, night.toordinal() - 1
     while True:
         status = by_night.get(date.fromordinal(day))
         if status == "red":
-            streak += 1
-        elif status != "insufficient":
+            streak, skipped = streak + 1, 0
+        elif status == "insufficient" and skipped < MAX_SKIPPED_NIGHTS:
+            skipped += 1
+        else:
             return streak
         day -= 1
 

@@ -345,6 +345,12 @@ def test_an_insufficient_night_neither_breaks_nor_extends_a_streak(policy):
     assert decide(policy, drift, past("segment_drift", "gri")) == []  # red, skipped, red: 2 of 3
 
 
+def test_a_long_run_of_insufficient_nights_ends_a_streak(policy):
+    drift = [red(policy, "data_drift")]  # debounce 2
+    assert decide(policy, drift, past("data_drift", "rii"))[0].action == "open"  # a weekend is skipped
+    assert decide(policy, drift, past("data_drift", "riii")) == []  # a red a week earlier is another night
+
+
 def test_first_night_checks_open_at_once_and_green_or_amber_never_do(policy):
     fresh = grade(Measurement("freshness", 1, 3, evidence={"missing": ["labels"]}), policy["freshness"])
     decisions = decide(policy, [fresh])
