@@ -636,31 +636,34 @@ _LABELLED_NAME = re.compile(
 )
 
 
+def _trimmed_name(value: str, min_words: int, stop: frozenset[str] = frozenset()) -> str | None:
+    """``value`` without the non-name words at its end (``_NOT_NAMES``, and ``stop`` lower-cased);
+    None when fewer than ``min_words`` remain or it starts with one."""
+    words = value.split()
+
+    def off(word: str) -> bool:
+        return word in _NOT_NAMES or word.lower() in stop
+
+    while words and off(words[-1]):
+        words.pop()
+    return " ".join(words) if len(words) >= min_words and not off(words[0]) else None
+
+
 def _find_names(text: str) -> Iterator[Finding]:
     yield from _find_other_script_names(text)
     for m in _LABELLED_NAME.finditer(text):
         g = next(i for i in range(1, 6) if m.group(i))
         yield m.start(g), m.end(g), "person", 0.7
-    for pattern in (_ROLE_NAME, _SURNAME_SHAPE):
-        for m in pattern.finditer(text):
-            words = m.group(1).split()
-            while words and (words[-1] in _NOT_NAMES or words[-1].lower() in _AFTER_NAME_STOP):
-                words.pop()
-            if len(words) >= 2 and words[0] not in _NOT_NAMES and words[0].lower() not in _AFTER_NAME_STOP:
-                value = " ".join(words)
-                yield m.start(1), m.start(1) + len(value), "person", 0.6
     for m in _CJK_NAME.finditer(text):
         g = 1 if m.group(1) else 2
         yield m.start(g), m.end(g), "person", 0.7
-    for pattern in (_PERSON_CONTEXT, _TITLE_NAME):
-        for m in pattern.finditer(text):
-            words = m.group(1).split()
-            while words and words[-1] in _NOT_NAMES:
-                words.pop()
-            if not words or words[0] in _NOT_NAMES:
-                continue
-            value = " ".join(words)
-            yield m.start(1), m.start(1) + len(value), "person", 0.7
+    for patterns, min_words, stop, score in (((_ROLE_NAME, _SURNAME_SHAPE), 2, _AFTER_NAME_STOP, 0.6),
+                                             ((_PERSON_CONTEXT, _TITLE_NAME), 1, frozenset(), 0.7)):
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                value = _trimmed_name(m.group(1), min_words, stop)
+                if value:
+                    yield m.start(1), m.start(1) + len(value), "person", score
 
 
 # --- names from a gazetteer of given names ---------------------------------------------------

@@ -104,6 +104,20 @@ class VectorIndex:
             if offset is None:
                 return
 
+    def chunk_texts(self, collection: str, limit: int) -> list[str]:
+        """The texts of (at most ``limit``) chunks of ``collection``, as LlamaIndex's retriever reads them."""
+        from itertools import islice
+
+        from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+        texts: list[str] = []
+        for record in islice(self._scroll(collection, payload=True), limit):
+            try:
+                texts.append(metadata_dict_to_node(record.payload).get_content())
+            except Exception:  # a point LlamaIndex did not write: the request path screens it when it comes
+                continue
+        return texts
+
     def payloads(self, collection: str) -> list[dict]:
         """Bookkeeping payload of every point (doc id, hash, chunk index, chunk count)."""
         if not self.exists(collection):

@@ -249,25 +249,6 @@ class Gateway:
                 kept.append(chunk)
         return kept, dropped
 
-    def chunk_texts(self, collection: str, limit: int) -> list[str]:
-        """The texts of (at most ``limit``) chunks of ``collection``, exactly as ``Retriever`` reads them."""
-        from llama_index.core.vector_stores.utils import metadata_dict_to_node
-
-        texts: list[str] = []
-        offset = None
-        while len(texts) < limit:
-            records, offset = self.index.client.scroll(
-                collection, limit=min(512, limit - len(texts)), offset=offset, with_payload=True, with_vectors=False
-            )
-            for record in records:
-                try:
-                    texts.append(metadata_dict_to_node(record.payload).get_content())
-                except Exception:  # a point LlamaIndex did not write: the request path screens it when it comes
-                    continue
-            if offset is None:
-                break
-        return texts
-
     def prime(self, collection: str, *, limit: int | None = None) -> int:
         """Do ahead of the questions what every chunk of ``collection`` costs the first question that retrieves it.
 
@@ -289,7 +270,7 @@ class Gateway:
                 return 0
             self._primed.add(collection)
         started = time.perf_counter()
-        texts = self.chunk_texts(collection, self.verdicts.size // 4 if limit is None else limit)
+        texts = self.index.chunk_texts(collection, self.verdicts.size // 4 if limit is None else limit)
         sentences: dict[str, None] = {}
         for i, text in enumerate(texts):
             kept, _ = self.screen_chunks([Chunk(f"prime-{i}", "", text, 0.0)])
@@ -305,17 +286,17 @@ class Gateway:
 
     def prime_later(self, collection: str) -> None:
         """Prime ``collection`` in a background thread (once): questions are answered meanwhile, screening their own chunks."""
-        if collection in self._primed or collection in self._priming:
-            return
-
         def run() -> None:
             try:
                 self.prime(collection)
             except Exception as exc:  # priming is an optimisation: the request path does the same work itself
                 log.warning("could not prime collection %s: %s", collection, for_log(exc))
 
-        thread = threading.Thread(target=run, name=f"prime-{collection}", daemon=True)
-        self._priming[collection] = thread
+        with self._priming_lock:  # two requests seeing a new collection at once start one thread
+            if collection in self._primed or collection in self._priming:
+                return
+            thread = threading.Thread(target=run, name=f"prime-{collection}", daemon=True)
+            self._priming[collection] = thread
         thread.start()
 
     def wait_primed(self, collection: str, timeout: float | None = None) -> bool:
