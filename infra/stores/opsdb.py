@@ -367,8 +367,7 @@ def create_ops_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
-    _migrate(engine)
+    _ensure_schema(engine)
     return engine
 
 
@@ -380,25 +379,54 @@ _ADDED_COLUMNS = (
 )
 
 
-def _migrate(engine: Engine) -> None:
-    """Bring an existing database up to this schema: add new columns, hash-chain older pointer moves."""
-    have = {t: {c["name"] for c in sa.inspect(engine).get_columns(t)} for t in {t for t, _ in _ADDED_COLUMNS}}
+# PostgreSQL advisory lock that serializes schema work across processes: two
+# processes starting on a fresh database would otherwise both see a table missing
+# and both CREATE it (the second fails on pg_type's unique index).
+_SCHEMA_LOCK_KEY = 0x74616E64656E  # "tanden", next to the pointer chain's key
+
+
+def _schema_gaps(conn: Connection) -> list[str]:
+    """What this database lacks of the schema: missing tables, added columns and indexes (empty: up to date)."""
+    inspector = sa.inspect(conn)
+    tables = set(inspector.get_table_names())
+    gaps = [f"table {t}" for t in metadata.tables if t not in tables]
     for table, ddl in _ADDED_COLUMNS:
-        if ddl.split()[0] in have[table]:
-            continue
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {ddl}")
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # another process added it first
-            if ddl.split()[0] not in {c["name"] for c in sa.inspect(engine).get_columns(table)}:
-                raise
-    # Indexes added after a table first shipped (``create_all`` makes them only with a new table).
-    for index in llm_requests.indexes:
-        try:
-            index.create(engine, checkfirst=True)
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # another process created it first
-            if index.name not in {i["name"] for i in sa.inspect(engine).get_indexes(index.table.name)}:
-                raise
+        if table in tables and ddl.split()[0] not in {c["name"] for c in inspector.get_columns(table)}:
+            gaps.append(f"column {table}.{ddl.split()[0]}")
+    if llm_requests.name in tables:
+        have = {i["name"] for i in inspector.get_indexes(llm_requests.name)}
+        gaps += [f"index {i.name}" for i in llm_requests.indexes if i.name not in have]
+    return gaps
+
+
+def _ensure_schema(engine: Engine) -> None:
+    """Create what is missing of the schema, one process at a time; then hash-chain older pointer moves.
+
+    An up-to-date database costs one read and no lock. Otherwise the work runs
+    in one transaction under the schema lock (PostgreSQL: an advisory lock, its
+    DDL is transactional; SQLite: the immediate transaction's write lock), and
+    looks again under the lock, so a process that waited finds the work done.
+    """
+    with engine.connect() as conn:
+        gaps = _schema_gaps(conn)
+    if gaps:
+        with write_transaction(engine) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            if _schema_gaps(conn):
+                _migrate(conn)
     from infra.stores.ledger import seal_pointer_moves  # here: ledger imports this module
 
     seal_pointer_moves(engine)
+
+
+def _migrate(conn: Connection) -> None:
+    """Bring a database up to this schema inside the caller's locked transaction: tables, added columns, indexes."""
+    metadata.create_all(conn)  # missing tables (with their indexes); checkfirst
+    inspector = sa.inspect(conn)
+    for table, ddl in _ADDED_COLUMNS:
+        if ddl.split()[0] not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {ddl}")
+    # Indexes added after a table first shipped (``create_all`` makes them only with a new table).
+    for index in llm_requests.indexes:
+        index.create(conn, checkfirst=True)
