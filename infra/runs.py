@@ -425,10 +425,9 @@ def _score_outcome(settings: TandemSettings, request: RunRequest, view: RunView)
 
 
 def _model_versions(settings: TandemSettings) -> tuple[dict[str, dict[str, str]], str | None]:
-    from mlflow import MlflowClient
+    from infra.clients.mlflow_store import mlflow_client
 
-    uri = settings.resolved_mlflow_tracking_uri
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client = mlflow_client(settings.resolved_mlflow_tracking_uri)
     versions = {str(mv.version): dict(mv.tags) for mv in client.search_model_versions(f"name = '{settings.model_name}'")}
     try:
         champion = str(client.get_model_version_by_alias(settings.model_name, settings.champion_alias).version)

@@ -45,7 +45,7 @@ def link_mlflow_run(run_id: str, *, key: str, text: str) -> str | None:
 
     Called inside a task. A link is a courtesy: an MLflow hiccup here logs a warning, never fails the run.
     """
-    from mlflow import MlflowClient
+    from infra.clients.mlflow_store import mlflow_client
     from prefect import get_run_logger
     from prefect.artifacts import create_link_artifact
 
@@ -54,7 +54,7 @@ def link_mlflow_run(run_id: str, *, key: str, text: str) -> str | None:
 
     uri = get_settings().resolved_mlflow_tracking_uri
     try:
-        experiment_id = MlflowClient(tracking_uri=uri).get_run(run_id).info.experiment_id
+        experiment_id = mlflow_client(uri).get_run(run_id).info.experiment_id
     except Exception as exc:
         get_run_logger().warning("no MLflow link for run %s: %s", run_id, type(exc).__name__)
         return None

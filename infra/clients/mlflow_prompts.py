@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from indexes.prompts import PromptSpec, validate_prompt
+from infra.clients.mlflow_store import mlflow_client
 
 _NATIVE = ("temperature", "max_tokens")
 
@@ -37,7 +37,7 @@ class PromptRegistry:
 
     def __init__(self, *, tracking_uri: str, name: str) -> None:
         self.name = name
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self.client = mlflow_client(tracking_uri)
 
     def register(self, template: str, params: dict[str, Any] | None, *, message: str, tags: dict[str, str] | None = None) -> PromptSpec:
         """Validate, then register a new version. Aliases are not touched.

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlflow import MlflowClient
-
 from infra.clients.mlflow_registry import ensure_experiment
+from infra.clients.mlflow_store import mlflow_client
 
 INDEX_EXPERIMENT = "rag-index"
 EVAL_EXPERIMENT = "rag-eval"
@@ -21,7 +20,7 @@ EVAL_EXPERIMENT = "rag-eval"
 class RagTracking:
     def __init__(self, *, tracking_uri: str, artifact_root: str) -> None:
         self.artifact_root = artifact_root
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self.client = mlflow_client(tracking_uri)
 
     def _experiment(self, name: str) -> str:
         return ensure_experiment(self.client, name, self.artifact_root, subfolder=name)

@@ -23,6 +23,8 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
+from infra.clients.mlflow_store import mlflow_client, ready_store
+
 log = logging.getLogger(__name__)
 
 # Tag (on the run and the version) that makes a registration idempotent across retries.
@@ -52,6 +54,7 @@ def ensure_experiment(client: MlflowClient, name: str, artifact_root: str, subfo
 
 @lru_cache(maxsize=4)
 def _load_booster(tracking_uri: str, model_name: str, version: str) -> xgb.Booster:
+    ready_store(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     return mlflow.xgboost.load_model(f"models:/{model_name}/{version}")
@@ -72,7 +75,7 @@ class ModelRegistry:
         self.artifact_root = artifact_root
         self.experiment_name = experiment_name
         self.model_name = model_name
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self.client = mlflow_client(tracking_uri)
 
     # -- experiment and runs -------------------------------------------------
     def experiment_id(self) -> str:

@@ -91,10 +91,11 @@ def read_alias(tracking_uri: str, model_name: str, alias: str) -> VersionView | 
 
 def read_alias_with_client(tracking_uri: str, model_name: str, alias: str) -> VersionView | None:
     """The same view through ``MlflowClient`` (any tracking URI; slower to import)."""
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    from infra.clients.mlflow_store import mlflow_client
+
+    client = mlflow_client(tracking_uri)
     try:
         mv = client.get_model_version_by_alias(model_name, alias)
     except MlflowException:

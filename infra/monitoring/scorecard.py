@@ -25,6 +25,7 @@ from mlflow.tracking import MlflowClient
 from models.monitoring import ASSETS
 from models.scorecard import counts, overall, render_scorecard
 from infra.clients.mlflow_registry import ensure_experiment
+from infra.clients.mlflow_store import mlflow_client
 from infra.settings import TandemSettings
 from infra.stores.model_cards import ops_notes_url
 
@@ -176,7 +177,7 @@ def publish_night(
     from infra.factory import ops_engine
 
     night = outcome.night.isoformat()
-    client = MlflowClient(settings.resolved_mlflow_tracking_uri)
+    client = mlflow_client(settings.resolved_mlflow_tracking_uri)
     runs: dict[str, str] = {}
     experiments: dict[str, str] = {}
     for asset in ASSETS:
