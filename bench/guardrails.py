@@ -56,14 +56,26 @@ classifier is trained on them: ``infra.clients.injection_model.TRAINING_SETS``):
   lead on 2026-11-30 after it (injection 108/121, benign refused 2/114, PII
   115/131 with addresses 10/18 and person names 31/36, poisoned documents
   18/24, clean documents dropped 4/24), so it was moved into development.
+* ``dev11`` = ``bench/data/guardrails_heldout_8.yaml``. Written blind by another
+  author as an eighth held-out set before the tuning on dev10; run once by the
+  lead on 2026-11-30 after it (injection 97/108, benign refused 2/105, PII
+  119/139 with addresses 23/35 and person names 27/34, poisoned documents
+  18/23, clean documents dropped 3/24), so it was moved into development.
+* ``dev12`` = ``bench/data/guardrails_dev_12.yaml``: PII of the families the
+  blind sets missed (addresses of 30+ countries with and without labels,
+  in lower case, on forms; names in lower case, with particles, honorifics,
+  initials, names that are English words), benign look-alikes (ids, versions,
+  internal addresses, column names, placeholders) and injections carrying
+  personal data. Written by another author who read no code, after dev11's
+  misses were seen; a development set from the start.
 
 Held-out splits (measured, never tuned on):
 
 * ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
-* ``heldout8`` = ``bench/data/guardrails_heldout_8.yaml``, written blind by
+* ``heldout9`` = ``bench/data/guardrails_heldout_9.yaml``, written blind by
   another author (who read none of the guardrails' code, exemplars or other
-  sets) before the tuning on dev10, never read while tuning; only the lead runs
-  it, with ``--split heldout8``, after the last tuning change. It is in no group.
+  sets) before the tuning on dev11, never read while tuning; only the lead runs
+  it, with ``--split heldout9``, after the last tuning change. It is in no group.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -110,13 +122,16 @@ DEV8 = ROOT / "bench" / "data" / "guardrails_heldout_5.yaml"
 DEV9 = ROOT / "bench" / "data" / "guardrails_heldout_6.yaml"
 # Written blind as a seventh held-out set; run once by the lead (2026-11-30), so now development.
 DEV10 = ROOT / "bench" / "data" / "guardrails_heldout_7.yaml"
-# An eighth held-out set by another author: never read while tuning; only the lead runs it.
-HELDOUT8 = ROOT / "bench" / "data" / "guardrails_heldout_8.yaml"
+# Written blind as an eighth held-out set; run once by the lead (2026-11-30), so now development.
+DEV11 = ROOT / "bench" / "data" / "guardrails_heldout_8.yaml"
+DEV12 = ROOT / "bench" / "data" / "guardrails_dev_12.yaml"
+# A ninth held-out set by another author: never read while tuning; only the lead runs it.
+HELDOUT9 = ROOT / "bench" / "data" / "guardrails_heldout_9.yaml"
 SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7,
           "dev8": DEV8, "dev9": DEV9, "dev10": DEV10,
-          "heldout": HELDOUT, "heldout8": HELDOUT8}
-DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10")
-# Names that run several splits. heldout8 is never in a group: it runs only when asked by name.
+          "dev11": DEV11, "dev12": DEV12, "heldout": HELDOUT, "heldout9": HELDOUT9}
+DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11", "dev12")
+# Names that run several splits. heldout9 is never in a group: it runs only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -376,8 +391,8 @@ def _print_cv_table(rows: dict, pooled: dict, chosen: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
-                        help="devall = dev .. dev8 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout8 only by name (the lead only)")
+                        help="devall = dev .. dev12 (development); both = dev and heldout; all = devall and heldout; "
+                             "heldout9 only by name (the lead only)")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")

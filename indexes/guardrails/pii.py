@@ -8,8 +8,8 @@ process (``default_analyzer`` for the pattern-only engine, or the adapter in
 
 Design rules, each learnt from a miss:
 
-* every value with a checksum is validated (Luhn for cards, mod-97 for IBANs
-  and INSEE numbers, 11-test for BSNs, Verhoeff for Aadhaar, ISO 7064 for the
+* every value with a checksum is validated (Luhn for cards; python-stdnum for
+  IBANs with their country's length, INSEE numbers, BSNs, Aadhaar and the
   German Steuer-ID), so order ids and batch numbers of the same length pass;
 * values without a checksum (9-digit SSNs, passports, dates of birth) need a
   context word next to them ("SSN", "passport", "born", "Geburtsdatum"), so a
@@ -37,7 +37,21 @@ Design rules, each learnt from a miss:
   postcode and town in either order ("00-514 Warszawa", "Leeds LS6 2PQ",
   "Dublin 6, D06 X2K4"), so no digit-bearing part is left behind;
 * phone-shaped digits glued to a code in capitals ("APP-2024-000731") are an
-  identifier's, not a phone number.
+  identifier's, not a phone number;
+* an address is also found by what surrounds it when no street pattern knows
+  its country: a label or a verb of dwelling in many languages ("Zustelladresse:",
+  "habite", "bor på", "주소:"), a postcode and town at the end of comma-separated
+  parts that start with a house number ("House 27, Street 14, F-7/2, Islamabad
+  44000"), a postcode that is an address on its own (UK, Eircode, Canada), or
+  the fields of a form ("Street: ..., ZIP: ..."); whatever units, floors,
+  postcodes and towns follow a found address are taken with it, and findings
+  of one address are joined into one value;
+* a family-name list (``surnames``) is used only beside another cue: after a
+  given name that is an English word ("Hope Adeyemi"), after initials
+  ("J. R. Okafor"), or in lower case ("grace kim and mark o'brien"); a single
+  given name counts when announced ("Talked to Sanjay, the borrower's brother");
+* placeholders (John Doe, Anytown), ledger accounts ("GL account 4010-200-300")
+  and place names spaCy takes for people ("Canary Wharf") are left alone.
 """
 
 from __future__ import annotations
@@ -120,68 +134,42 @@ def luhn_valid(number: str) -> bool:
     return total % 10 == 0
 
 
+# Check digits and national formats come from python-stdnum (IBAN country lengths and BBAN formats,
+# Verhoeff, the Dutch 11-test, ISO 7064 MOD 11,10, the NIR key): none of them hand-written here.
 def iban_valid(value: str) -> bool:
-    """ISO 13616 mod-97 check of an IBAN written with or without spaces."""
-    s = re.sub(r"[\s.-]", "", value).upper()
-    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
-        return False
-    return int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
+    """An IBAN (spaces, dots or dashes allowed): its country's length and format, and the ISO 13616 mod-97 check."""
+    from stdnum import iban
 
-
-_VERHOEFF_D = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5), (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
-    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7), (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3), (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
-    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-)  # fmt: skip
-_VERHOEFF_P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4), (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
-    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7), (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)  # fmt: skip
+    return iban.is_valid(re.sub(r"[\s.-]", "", value).upper(), check_country=False)
 
 
 def aadhaar_valid(value: str) -> bool:
-    """Indian Aadhaar: 12 digits, first 2-9, Verhoeff check digit."""
-    d = _digits(value)
-    if len(d) != 12 or d[0] in "01":
-        return False
-    c = 0
-    for i, ch in enumerate(reversed(d)):
-        c = _VERHOEFF_D[c][_VERHOEFF_P[i % 8][int(ch)]]
-    return c == 0
+    """Indian Aadhaar: 12 digits, first 2-9, not a palindrome, Verhoeff check digit."""
+    from stdnum.in_ import aadhaar
+
+    return aadhaar.is_valid(_digits(value))
 
 
 def bsn_valid(value: str) -> bool:
-    """Dutch BSN: 9 digits passing the 11-test (last digit weighted -1)."""
+    """Dutch BSN: 9 digits passing the 11-test."""
+    from stdnum.nl import bsn
+
     d = _digits(value)
-    if len(d) != 9 or d == "000000000":
-        return False
-    return (sum(int(d[i]) * (9 - i) for i in range(8)) - int(d[8])) % 11 == 0
+    return len(d) == 9 and d != "000000000" and bsn.is_valid(d)
 
 
 def steuer_id_valid(value: str) -> bool:
     """German tax id (Steuer-ID): 11 digits, no leading 0, ISO 7064 MOD 11,10 check digit."""
-    d = _digits(value)
-    if len(d) != 11 or d[0] == "0":
-        return False
-    product = 10
-    for ch in d[:10]:
-        s = (int(ch) + product) % 10 or 10
-        product = (s * 2) % 11
-    check = 11 - product
-    return (0 if check == 10 else check) == int(d[10])
+    from stdnum.de import idnr
+
+    return idnr.is_valid(_digits(value))
 
 
 def insee_valid(value: str) -> bool:
-    """French social security number (NIR/INSEE): 13 digits + 2-digit key = 97 - n mod 97."""
-    s = re.sub(r"[\s.-]", "", value).upper()
-    if len(s) != 15 or s[0] not in "12":
-        return False
-    body = s[:13].replace("2A", "19").replace("2B", "18")
-    if not body.isdigit() or not s[13:].isdigit():
-        return False
-    return 97 - int(body) % 97 == int(s[13:])
+    """French social security number (NIR/INSEE): 13 characters (Corsica 2A/2B) and a 2-digit key."""
+    from stdnum.fr import nir
+
+    return nir.is_valid(re.sub(r"[\s.-]", "", value).upper())
 
 
 # --- recognizers -----------------------------------------------------------------------
@@ -253,7 +241,8 @@ _DOB_CONTEXT = re.compile(
     r"date\s+de\s+naissance|fecha\s+de\s+nacimiento|nacid[oa]|nat[oa]|data\s+di\s+nascita|data\s+de\s+nascimento|"
     r"nascid[oa]|geboortedatum|geboren\s+op|geb\.|fecha\s+nac\.?|data\s+urodzenia|urodzon[ya]|doğum\s+tarihi|"
     r"födelsedatum|fødselsdato|syntymäaika|data\s+nașterii|születési\s+dátum|birth\s+date|född|født|fødd|syntynyt|"
-    r"narozen[áa]?|rođen[a]?|doğdu|doğumlu|geb(?:oren)?\s+am|né(?:e)?\s+le)(?!\w)",
+    r"narozen[áa]?|rođen[a]?|doğdu|doğumlu|geb(?:oren)?\s+am|né(?:e)?\s+le|naci[óo](?:\s+el)?|nasceu(?:\s+em)?|naît|n[ée]e?\s+en|"
+    r"(?:è|e)\s+nat[oa](?:\s+il)?|urodził[a]?\s+się|родил(?:ся|ась)|дата\s+рождения|born\s+on|birthday\s+is|cumpleaños|geburtstag\s+ist)(?!\w)",
     re.IGNORECASE,
 )
 # A compact date right after a birth label: "birth_date=19930615", "DOB: 15061993".
@@ -309,9 +298,10 @@ _ADDRESS_NUMBER_FIRST = re.compile(
 _ADDRESS_LEAD = re.compile(r"\b\d{1,4}[a-z]?,?\s+(?:rue|avenue|boulevard|chemin|calle|via|rua)\s+", re.IGNORECASE)
 
 # Names announced by the writer: "my name is Maria Gonzalez", "Mr. Kowalski".
-_NAME_WORD = r"[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?"
+_NAME_WORD = r"(?:(?:al|el|bin|ibn|abu|ben|d|o)[-'’])?[A-ZÀ-Þ][a-zà-ÿ'’]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?"  # "Anna-Lena", "al-Rashidi"
 _PERSON_CONTEXT = re.compile(
-    r"(?i:\b(?:my|his|her|their)\s+name\s+is|\bname\s*:|\bthis\s+is|\bi\s+am|\bi'm|\bich\s+bin|\bich\s+hei(?:ß|ss)e|"
+    r"(?i:\b(?:my|his|her|their)\s+name\s+is|\bname\s*:|\bfull\s+name(?:\s+is|\s*:)?|\b(?:customer|client|applicant|borrower|account)\s+name(?:\s+is|\s*:)|"
+    r"\b(?:nombre(?:\s+completo)?|nom(?:\s+complet)?|vorname|nachname|name|naam|nome(?:\s+completo)?|imi[ęe](?:\s+i\s+nazwisko)?)\s*:|\bthis\s+is|\bi\s+am|\bi'm|\bich\s+bin|\bich\s+hei(?:ß|ss)e|"
     r"\bje\s+m'appelle|\bme\s+llamo|\bmi\s+chiamo|\bmijn\s+naam\s+is|"
     r"\b(?:my|his|her)\s+(?:father|mother|husband|wife|son|daughter|brother|sister|partner),?)\s+"
     r"(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){0,2})",
@@ -335,7 +325,7 @@ _AT = r"(?:\s*[\[({<]\s*(?:at|@)\s*[\])}>]\s*|\s+(?:at|AT)\s+)"
 _DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+(?:dot|DOT)\s+|\.)"
 _EMAIL_SPELLED = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*" + _AT + r"[A-Za-z0-9-]+(?:" + _DOT + r"[A-Za-z0-9-]+)*" + _DOT +
-    r"(?:com|org|net|edu|gov|io|co|uk|de|fr|es|it|nl|be|ch|at|pl|se|no|dk|fi|ie|pt|in|jp|cn|br|au|ca|ng|za|info|biz|example)\b",
+    r"(?:com|org|net|edu|gov|io|co|info|biz|example|mail|online|app|dev|tech|[a-z]{2})\b",
     re.IGNORECASE,
 )
 
@@ -367,14 +357,19 @@ def _find_cards(text: str) -> Iterator[Finding]:
 
 
 def _find_ibans(text: str) -> Iterator[Finding]:
-    for m in _IBAN.finditer(text):
+    pos = 0
+    while (m := _IBAN.search(text, pos)) is not None:
         value = m.group()
-        # The greedy run may swallow a following word: shrink at separators until the check holds.
+        pos = m.start() + 1
+        # The greedy run may swallow the words after it (and a second IBAN): shrink at separators until the check holds.
         cuts = [len(value)] + [i for i in range(len(value) - 1, 0, -1) if value[i] in " .-"]
         for cut in cuts:
             if iban_valid(value[:cut]):
                 yield m.start(), m.start() + cut, "iban", 1.0
+                pos = m.start() + cut
                 break
+        else:
+            pos = m.start() + 4 if len(value) > 4 else m.end()
 
 
 # Ids whose shape alone is distinctive: an Italian codice fiscale (surname, name, birth date and place
@@ -394,17 +389,30 @@ def cn_resident_id_valid(value: str) -> bool:
 # "routing number 021000021", "Kontonummer 0532013000", "a/c no. 50100234567890".
 _BANK_CONTEXT = re.compile(
     r"\b(?:(?:bank\s+)?(?:account|acct)\.?(?:\s+(?:no|nr|number|num|#))?|a/c(?:\s+no)?|sort\s*code|routing\s+(?:no|number|#)|aba(?:\s+(?:no|number|routing))?|"
-    r"bsb|transit\s+number|kontonummer|konto(?:-?nr)?|num[ée]ro\s+de\s+compte|n[uú]mero\s+de\s+(?:cuenta|conta)|numero\s+(?:di\s+)?conto|"
+    r"bsb|transit(?:\s+number)?|institution(?:\s+(?:no|number))?|routing|rtn|blz|bankleitzahl|acc|kontonummer|konto(?:-?nr)?|num[ée]ro\s+de\s+compte|n[uú]mero\s+de\s+(?:cuenta|conta)|numero\s+(?:di\s+)?conto|"
     r"rekeningnummer|numer\s+konta|clabe)\b\.?\s*(?:is|was|:|=|-|\(\w+\))?\s*$",
     re.IGNORECASE,
 )
 _BANK_VALUE = re.compile(r"(?<![\w.,/-])\d(?:[ -]?\d){5,19}(?![\w]|[.,/-]\d)")
 
 
+# A bank code too short for ``_BANK_VALUE`` right after its label: "institution 003", "transit 00102".
+_BANK_CODE = re.compile(r"(?i)\b(?:institution|transit|bsb|blz|sort\s*code)\s*(?:no\.?|number|#|:)?\s*(\d{3,5}(?:[ -]\d{3})?)(?![\w-])")
+
+
+_LEDGER_ACCOUNT = re.compile(r"(?i)\b(?:gl|g/l|general\s+ledger|ledger|nominal|cost\s+cent(?:re|er)|chart\s+of)\s+(?:account|acct|a/c)\b[^\d]{0,12}$")
+
+
 def _find_bank_accounts(text: str) -> Iterator[Finding]:
     for m in _BANK_VALUE.finditer(text):
-        if _context_before(text, m.start(), _BANK_CONTEXT, window=30):
+        if _context_before(text, m.start(), _BANK_CONTEXT, window=30) and not _LEDGER_ACCOUNT.search(text, max(0, m.start() - 40), m.start()):
             yield m.start(), m.end(), "bank_account", 0.8
+            # a second number written after it with a slash: "12345678 / 71234509"
+            more = re.match(r"\s*/\s*(\d(?:[ -]?\d){5,19})(?![\w]|[.,/-]\d)", text[m.end():])
+            if more:
+                yield m.end() + more.start(1), m.end() + more.end(1), "bank_account", 0.8
+    for m in _BANK_CODE.finditer(text):
+        yield m.start(1), m.end(1), "bank_account", 0.7
 
 
 def _find_national_ids(text: str) -> Iterator[Finding]:
@@ -437,6 +445,9 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
         if (5 <= len(digits) <= 16 or (len(digits) >= 4 and len(m.group()) >= 10)) and _context_before(
                 text, m.start(), _NATIONAL_ID_CONTEXT, window=25):
             yield m.start(), m.end(), "national_id", 0.85
+    # Hong Kong identity card numbers carry their check digit in brackets: "K482913(1)", "AB123456(9)".
+    for m in re.finditer(r"(?<![\w])[A-Z]{1,2}\d{6}\s?\([0-9A]\)", text):
+        yield m.start(), m.end(), "national_id", 0.9
     # INSEE numbers are often written in their groups: "1 85 05 78 006 048 30".
     for m in re.finditer(r"(?<![\w])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?![\w])", text):
         if insee_valid(m.group()):
@@ -454,7 +465,7 @@ def _find_passports(text: str) -> Iterator[Finding]:
 
 
 # Chinese, Japanese and Korean write a birth date as year, month, day after its label: "生年月日は1992年4月8日".
-_DOB_CJK = re.compile(r"(?:生年月日|出生日期|出生年月日|生日|생년월일)\s*[:：はが是为]?\s*((?:19|20)\d{2}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}\s*[日일]?)")
+_DOB_CJK = re.compile(r"(?:生年月日|出生日期|出生年月日|生日|생년월일|출생일)\s*[:：はが是为은는]?\s*((?:19|20)\d{2}\s*[年./년-]\s*\d{1,2}\s*[月./월-]\s*\d{1,2}\s*[日일]?)")
 
 
 def _find_dates_of_birth(text: str) -> Iterator[Finding]:
@@ -472,7 +483,7 @@ def _find_dates_of_birth(text: str) -> Iterator[Finding]:
 
 
 _PO_BOX = re.compile(
-    r"\b(?:P\.?\s?O\.?\s+Box|PO\s+Box|Post\s+Office\s+Box|Postfach|Apartado(?:\s+de\s+correos)?|Casilla|Bo[iî]te\s+postale|BP|Postbus|Skrytka\s+pocztowa)"
+    r"\b(?:(?:RR|R\.R\.|HC|Rural\s+Route)\s*\d{1,3},?\s+Box|P\.?\s?O\.?\s+Box|PO\s+Box|Post\s+Office\s+Box|Postfach|Apartado(?:\s+de\s+correos)?|Casilla|Bo[iî]te\s+postale|BP|Postbus|Skrytka\s+pocztowa)"
     r"\s+\d{1,6}(?:,\s*(?:\d{4,5}\s+)?" + _CAP + r"(?:\s+" + _CAP + r")?(?:,?\s+[A-Z]{2}\s+\d{5})?)?",
 )
 
@@ -500,6 +511,10 @@ _ADDRESS_PREFIXED = re.compile(
 _ADDRESS_SUFFIXED = re.compile(
     r"\b[" + _UP + r"][\w\u00c0-\u017f-]*(?:stra(?:ß|ss)e|str\.|weg|gasse|platz|allee|ring|damm|ufer|straat|laan|gracht|plein|kade|singel|dijk|steeg|"
     r"markt|vej|gade|gatan|vägen|veien|gata|utca)\s+" + _HOUSE_NUMBER
+)
+# German and Austrian streets written in two words: "Mariahilfer Straße 115/2/14", "Lange Gasse 7", "Alte Landstraße 3".
+_ADDRESS_TWO_WORD = re.compile(
+    r"\b[" + _UP + r"][" + _LO + r"]+(?:er|e|es|en)\s+(?:Stra(?:ß|ss)e|Str\.|Gasse|Weg|Platz|Allee|Ring|Damm|Ufer|Chaussee|Landstra(?:ß|ss)e|Steig|Zeile)\s+" + _HOUSE_NUMBER
 )
 _ADDRESS_PREPOSITION = re.compile(
     r"\b(?:Am|An\s+der|An\s+den|Im|In\s+der|Auf\s+der|Auf\s+dem|Zum|Zur|Unter\s+den|Hinter\s+der|Vor\s+dem)\s+" + _PLACE_WORD + r"\s+" + _HOUSE_NUMBER
@@ -561,7 +576,288 @@ _ADDRESS_UNIT_FIRST_PIN = re.compile(
 _JP_POSTMARK = re.compile(r"〒\s?\d{3}-?\d{4}")
 
 
+# An address introduced by a label or a verb of dwelling, in many languages: "Zustelladresse: ...",
+# "Morada fiscal: ...", "correspondence address is ...", "habite au ...", "bor på ...", "주소: ...".
+# The value runs to the end of the sentence and must hold a digit (a house number or a postcode).
+_ADDRESS_LABEL = re.compile(
+    r"(?<![\w-])(?:"
+    r"(?i:(?:home|postal|mailing|correspondence|registered|residential|billing|shipping|delivery|permanent|current|previous|new|old|"
+    r"business|office|fiscal|legal|forwarding|street|customer'?s?|borrower'?s?|client'?s?|guarantor'?s?)\s+)*"
+    r"(?i:address|addr\.?|adress|adresse|anschrift|zustelladresse|wohnadresse|wohnanschrift|meldeadresse|postanschrift|lieferadresse|"
+    r"direcci[óo]n|domicilio|morada|endere[çc]o|indirizzo|residenza|adres|adresa|adressen|osoite|c[íi]m|alamat|anwani|"
+    r"residence|domicile|ship\s+to|send\s+to|deliver\s+to|mail\s+to|location\s+of\s+(?:the\s+)?(?:property|collateral))"
+    r"(?:\s+[\w'’.-]+){0,6}?\s*(?:[:：=]|\s(?i:is|est|ist|es|é|è|er|är|on\s+file\s+is|now\s+is|reads))\s*"
+    r"|(?i:lives|living|resides|residing|reside|located|moved|moving|relocated)\s+(?:at|in|to)\s+"
+    r"|(?i:habite|réside|demeurant|domicilié[e]?)(?:\s+(?:au|à\s+l[a']|à|aux|en))?\s+"
+    r"|(?i:abita|risiede|residente)\s+(?:in|a|al|alla|nel|nella)\s+|(?i:umgezogen|gezogen)\s+(?:nach|in\s+die|in\s+den|in)\s+"
+    r"|(?i:na\s+adrese|adresa\s*:|bydl[íi]\s+na)\s*|(?i:adresi|adres)\s*:\s*|(?i:μένει\s+στην|διεύθυνση\s*:)\s*"
+    r"|(?i:vive|reside|mora|residente)\s+(?:en\s+(?:la\s+|el\s+)?|na\s+|no\s+|em\s+|in\s+)"
+    r"|(?i:wohnt|wohnhaft)(?:\s+(?:in\s+der|im|am|in))?\s+"
+    r"|(?i:woont|wonend)\s+(?:op|aan|in)\s+|(?i:bor|bo)\s+på\s+|(?i:mieszka)\s+(?:przy|na|w)\s+"
+    r"|(?:주소|住所|地址|住址|居住地)\s*[:：은는]?\s*"
+    r"|(?:адрес|адреса)\s*[:：]?\s*|(?:العنوان|عنوان)\s*[:：]?\s*|(?:כתובת)\s*[:：]?\s*)"
+)
+# Where an address introduced by a label ends: the end of its sentence, a line, or a clause mark.
+_SENTENCE_END = re.compile(r"[!?;\n]|\.(?=\s|$)|\s[-–—]\s|\s\((?!(?:[A-ZÀ-Þ][\w\u00c0-\u017f.-]*\s?){1,3}\))")
+# Words that end an address inside a sentence ("..., H2X 3K8 depuis 2019", "... and he ...").
+_ADDRESS_STOP_WORDS = frozenset(
+    "and or but since from until for because which who where when if is was are were has have had will would can could should "
+    "please thanks instead but depuis pour et mais depuis seit und aber desde para y pero desde dal per e ma sinds voor en maar "
+    "enligt sedan och men od i ale ve ile der die das".split()
+)
+
+
+def _labelled_address_end(text: str, start: int) -> int:
+    """Where the address that starts at ``start`` ends: the sentence's end, or a word that starts a new clause."""
+    limit = min(len(text), start + 140)
+    end = limit
+    for m in _SENTENCE_END.finditer(text, start, limit):
+        if m.group().startswith("."):
+            word = re.search(r"(\S+)$", text[start : m.start()])
+            w = word.group(1) if word else ""
+            # an abbreviation ("Co.", "Av.", "app.", "St.") does not end the sentence; a town or a postcode does
+            if len(w) <= 3 and not any(ch.isdigit() for ch in w) and not (m.end() >= len(text) or text[m.end():m.end() + 2].strip()[:1].islower() is False and w.isupper() and len(w) >= 2):
+                continue
+        end = m.start()
+        break
+    words = list(re.finditer(r"\S+", text[start:end]))
+    for i, w in enumerate(words):
+        if i and w.group().lower().strip(",.") in _ADDRESS_STOP_WORDS and any(ch.isdigit() for ch in text[start : start + w.start()]):
+            end = start + w.start()
+            break
+    return len(text[:end].rstrip(",.:; "))
+
+
+# Words before "address" that make it something else than a postal address.
+_NOT_POSTAL = re.compile(r"(?i)\b(?:ip|e-?mail|mac|web|url|wallet|memory|bind|listen|return|server|host|network|broadcast|gateway|proxy|"
+                         r"contract|bitcoin|btc|eth|ethereum|hardware|physical|virtual|base|start|end|ipv[46])\s*$")
+
+
+def _find_labelled_addresses(text: str) -> Iterator[Finding]:
+    for m in _ADDRESS_LABEL.finditer(text):
+        if _NOT_POSTAL.search(text, max(0, m.start() - 14), m.start()):
+            continue
+        start = m.end()
+        end = _labelled_address_end(text, start)
+        value = text[start:end]
+        if not (6 <= len(value) <= 140) or not re.search(r"\d", value) or not re.search(r"[^\W\d_]{3,}", value):
+            continue
+        if "@" in value or "://" in value or re.fullmatch(r"[\d.:/\[\]a-fA-F ]+", value):
+            continue  # an e-mail, a URL, an IP address: not a postal address
+        if re.match(r"(?i)(?:the|a|an|this|that|it|which|whether|how|what|why|when|where)\b", value) or (
+                value[:1].islower() and not text.islower() and not re.match(_STREET_BEFORE + r"\s", value)
+                and not re.match(r"(?i)(?:apartment|apt|flat|unit|house|plot|no\.?|villa|room|block)\s*#?\d", value)):
+            continue  # a sentence, not an address ("address is the key ...", "address is used for ...")
+        if not re.search(r"(?<![\w.])\d{1,6}(?:[A-Za-z]|[/-]\d{1,4})*(?![\w.]|\.\d)", value) and not _STRONG_POSTCODE.search(value):
+            continue  # no house number or postcode ("v2.3", "3.14" are not)
+        yield start, end, "address", 0.6
+
+
+# Postcodes that are addresses on their own (UK any case, Irish Eircode, Canadian): the comma-separated
+# parts before one are the rest of the address ("Ballynacarriga, Dunmanway, Co. Cork, P47 K2T8",
+# "12 elm grove, bristol bs7 9hp").
+_STRONG_POSTCODE = re.compile(
+    r"(?<![\w-])(?:[A-Za-z]{1,2}\d[A-Za-z\d]?\s\d[A-Za-z]{2}|[AC-FHKNPRTV-Y]\d{2}\s?[AC-FHKNPRTV-Y\d]{4}|[A-Z]\d[A-Z]\s\d[A-Z]\d)(?![\w-])"
+)
+_ADDRESS_WORD = re.compile(r"#?\d{1,5}(?:st|nd|rd|th|\.)?(?:[/-]\d{1,5})*(?:[/-]?[A-Za-z])?|[A-Za-z]\d{4}|-|Co\.|St\.|[^\W\d_][\w'’./-]*")
+# Lower-case words that belong to a street all the same: unit and street words ("plot 112", "Meyers gate 55").
+_ADDRESS_LOWER_WORDS = frozenset(
+    "plot block flat apt apartment unit house hse no. no door floor room tower lot sector phase road rd street st lane ln avenue ave "
+    "gate gata gatan vei veien vej vägen gade straße strasse str. gasse weg platz via viale piazza corso rue avenue calle avenida rua "
+    "travessa ulica ul. main cross layout nagar colony marg opp opp. near nr. behind beside".split()
+)
+
+
+def _address_words_before(piece: str, lower_case: bool) -> int:
+    """How many characters at the end of ``piece`` read as part of an address: a house number and names
+    (capitalised, or any word in a text written in lower case); 0 when none."""
+    start = len(piece.rstrip())
+    for m in reversed(list(re.finditer(r"\S+", piece))):
+        word = m.group()
+        if not _ADDRESS_WORD.fullmatch(word) or not (word[0].isdigit() or word[0] in "#-" or word[0].isupper() or lower_case or word in _ADDRESS_LOWER_WORDS):
+            break
+        if lower_case and word in _EN_FUNCTION:
+            break
+        start = m.start()
+    return len(piece) - start if start < len(piece.rstrip()) else 0
+
+
+def _find_postcode_addresses(text: str) -> Iterator[Finding]:
+    lower_case = not any(ch.isupper() for ch in re.sub(_STRONG_POSTCODE, "", text))
+    for m in _STRONG_POSTCODE.finditer(text):
+        value = m.group()
+        if value.islower() and not re.search(r"(?i)[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}$", value):
+            continue
+        # comma-separated parts before it (the town may share the postcode's part), back to a colon or a sentence's end
+        line_start = max(text.rfind(ch, 0, m.start()) for ch in ":\n;!?") + 1
+        head = text[line_start : m.start()]
+        if "," not in head:
+            continue  # no part before the postcode's own: a postcode-shaped token, not an address
+        pos, taken = m.start(), 0
+        own = head[head.rfind(",") + 1 :]
+        if own.strip():  # the town written before the postcode, in the same part: "bristol bs7 9hp"
+            n = _address_words_before(own, lower_case)
+            if not n:
+                continue
+            pos -= n
+            head = head[: len(head) - len(own)]
+        else:
+            pos -= len(own)
+            head = head[: len(head) - len(own)]
+        while head.endswith(",") and taken < 4:
+            head = head[:-1]
+            piece = head[head.rfind(",") + 1 :]
+            n = _address_words_before(piece, lower_case)
+            if not n:
+                break
+            pos = line_start + len(head) - n
+            taken += 1
+            if n < len(piece.strip()):
+                break  # only the end of this part is an address ("farm is near Kilcrohane"): it starts here
+            head = head[: len(head) - len(piece)]
+        if taken:
+            yield pos, m.end(), "address", 0.6
+
+
+# What may stand after a found address and still be part of it, piece by piece: a unit, a floor, a block
+# number, a postcode with or without its town, a town before its postcode, a region in brackets.
+_TOWN_WORDS = r"(?:[^\W\d_][\w'’.-]*(?:\s+(?:am|an|der|de|del|da|do|di|la|le|sur|upon|on)\s+[^\W\d_][\w'’.-]*|\s+[^\W\d_][\w'’.-]*){0,2})"
+_POSTCODE_ANY = (r"(?:\d{3}\s\d{2}(?!\d)|\d{4}-\d{3}|\d{5}-\d{3}|\d{2}-\d{3}|[A-Z]\d{4}[A-Z]{3}|[A-Za-z]\d[A-Za-z]\s?\d[A-Za-z]\d|"
+                 r"[A-Za-z]{1,2}\d[A-Za-z\d]?\s\d[A-Za-z]{2}|[AC-FHKNPRTV-Y]\d{2}\s?[AC-FHKNPRTV-Y\d]{4}|\d{4,6})")
+_TAIL_PIECE = re.compile(
+    r"(?:,\s*|\s*[-–]\s*|\s+)(?:"
+    r"(?P<unit>(?i:lgh|apt|apto|apartment|unit|flat|suite|ste|room|rm|floor|fl|piso|planta|daire|kat|block|blk|tower|bldg|building|"
+    r"house|hse|plot|door|int|interno|scala|esc|app|appt|bus|bte|top|stiege|whg|wohnung|dept|depto|dpto|oficina|of|rd|r\.d)\.?:?\s*#?[\w/-]{1,8}(?![\w/-])"
+    r"|(?<=\w )\d{1,4}(?=\s*,)"
+    r"|#\s?\d{1,3}-\d{1,5}|[A-Z]\d{4}(?![\w-])|\d{1,4}\s?호"
+    r"|\d{1,2}\.?\s?[ºª°]\s?(?:[A-Za-z]{1,5}\b\.?)?"
+    r"|\d{1,2}\.\s?(?i:th|tv|mf|og|eg|dg|st|sal|kat|étage|etage|stock)\b\.?(?:\s+(?i:links|rechts|mitte))?)"
+    r"|(?P<post>" + _POSTCODE_ANY + r"(?:\s+" + _TOWN_WORDS + r")?(?:\s*[/-]\s*[^\W\d_][\w'’.-]*)?)"
+    r"|(?P<town>" + _TOWN_WORDS + r")(?=(?:,\s*|\s+)" + _POSTCODE_ANY + r"(?![\w-]))"
+    r"|(?P<townpost>" + _TOWN_WORDS + r"\s+" + _POSTCODE_ANY + r")"
+    r"|(?P<paren>\((?:[^()\n]{1,30})\))"
+    r")(?![\w-])"
+)
+_HEAD_PIECE = re.compile(
+    r"(?:(?i:room|rm|building|bldg|block|blk|tower|unit|flat|apt|apartment|suite|house|hse|plot|villa|floor|door|no)\.?\s*#?[\w/-]{1,8},?\s+)+$"
+    r"|(?i:blk|block|hse|house|no\.?|#)\s*$"
+)
+_ADDRESS_STOP = re.compile(r"[\n|;—]|\.\s|\s[-–]\s[a-z]")
+
+
+def _extend_address(text: str, start: int, end: int) -> tuple[int, int]:
+    """The whole address around a found span: the units, floors, postcodes and towns written after it, the units before it."""
+    for _ in range(8):
+        m = _TAIL_PIECE.match(text, end)
+        if not m or _ADDRESS_STOP.search(text, end, m.start() + len(m.group()) - len(m.group().lstrip()) + 1):
+            break
+        piece = m.group()
+        if m.group("town") is not None:
+            low_words = [w for w in m.group("town").split() if w.islower()]
+            if low_words and not text.islower():
+                break
+        elif m.group("post") is not None:
+            if not re.search(r"\d", piece):
+                break
+            if piece.strip(" ,").isdigit() and len(piece.strip(" ,")) > 6:
+                break
+        elif m.group("paren") is not None and not (re.search(r"\d", piece) or re.fullmatch(r"\(\s*[^\W\d_][\w'’ .-]*\)", m.group("paren"))):
+            break
+        end = m.end()
+    head = _HEAD_PIECE.search(text, max(0, start - 60), start)
+    if head and not _ADDRESS_STOP.search(text, head.start(), start):
+        start = head.start()
+    return start, len(text[:end].rstrip(",. "))
+
+
 def _find_addresses(text: str) -> Iterator[Finding]:
+    """Every address, whole and once: a street pattern's span and a label's span of one address are one value."""
+    spans = sorted(_extend_address(text, start, end) for start, end, _, _ in _address_findings(text))
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in merged:
+        yield start, end, "address", 0.7
+
+
+# The end of an address as most countries write it: a postcode and its town, a town and its postcode
+# ("8001 Zürich", "100 00 Praha 10", "Islamabad 44000", "Telangana 500028"), or a postcode of a shape
+# only postcodes have ("01310-200"). The comma-separated parts before it, back to the one holding the house
+# number, are the rest of the address.
+_ADDRESS_END = re.compile(
+    r"(?:(?P<pt>(?:\d{3}\s\d{2}|\d{4,6}|\d{4}-\d{3}|\d{5}-\d{3}|\d{2}-\d{3}))\s+(?P<town>[^\W\d_][\w'’.-]*(?:\s+(?:am|an|der|de|del|da|do|la|le|sur)\s+[^\W\d_][\w'’.-]*|\s+[^\W\d_][\w'’.-]*)?)(?:\s+\d{1,2}(?!\d))?"
+    r"|(?P<town2>[^\W\d_][\w'’.-]*(?:\s+[^\W\d_][\w'’.-]*)?)\s+(?P<pt2>\d{4,6})"
+    r"|(?P<pt3>\d{5}-\d{3}|\d{4}-\d{3}|\d{2}-\d{3}))(?![\w-])"
+)
+
+
+def _find_listed_addresses(text: str) -> Iterator[Finding]:
+    lower_case = not any(ch.isupper() for ch in text)
+    for m in _ADDRESS_END.finditer(text):
+        line_start = max(text.rfind(ch, 0, m.start()) for ch in ":\n;!?|—") + 1
+        head = text[line_start : m.start()]
+        if not head.rstrip().endswith(","):
+            continue
+        pieces = head.rstrip()[:-1].split(",")
+        town = m.group("town") or m.group("town2") or ""
+        if town and not town[:1].isupper() and not (lower_case and m.group("town2") is None) and not any(
+                w.lower() in _ADDRESS_LOWER_WORDS or re.match(_STREET_BEFORE + r"$", w) for p in pieces[-5:] for w in p.split()):
+            continue  # "1200 ms, 2400 ms, 4800 ms": numbers and a word, not an address
+        start, house = m.start(), False
+        for n, piece in enumerate(reversed(pieces)):
+            if n >= 5:
+                break
+            abbreviated = re.sub(r"\b(\w{1,4})\.\s", r"\1 ", piece)  # "St. Mary's", "opp. Ratnadeep"
+            whole = len(piece.split()) <= 6 and len(piece) <= 48 and not re.search(r"\.\s", abbreviated)
+            tail = _address_words_before(piece, lower_case)
+            street = re.search(r"(?<![\w/])(?:" + _STREET_BEFORE + r"|\d{1,5}[a-z]?(?=\s+[^\W\d_]))", piece)
+            if whole and tail == len(piece.strip()):
+                start = line_start + len(",".join(pieces[: len(pieces) - n - 1])) + (1 if n < len(pieces) - 1 else 0) + (len(piece) - len(piece.lstrip()))
+                house = house or bool(re.search(r"\d", piece))
+                continue
+            # the first part: from its street word or house number, or the address words at its end
+            cut = street.start() if street else (len(piece) - tail if tail else None)
+            if cut is not None and re.search(r"\d", piece[cut:]):
+                start = line_start + len(",".join(pieces[: len(pieces) - n - 1])) + (1 if n < len(pieces) - 1 else 0) + cut
+                house = True
+            break
+        if house and start < m.start():
+            yield start, m.end(), "address", 0.6
+
+
+# An address on a form: "Street: ..., City: ..., ZIP: ...", "PLZ: 70173 | Ort: Stuttgart", "Town: Glasgow\nPostcode: ...".
+# Two or more such fields in one text make it a form; each field's value is part of the address.
+_FORM_FIELD = re.compile(
+    r"(?i:\b(?:street(?:\s+address)?|address(?:\s+line)?(?:\s*\d)?|addr(?:ess)?\s*\d|city|town|state|province|county|region|district|"
+    r"zip(?:\s*code)?|post\s*code|postal\s+code|plz|ort|stadt|stra(?:ß|ss)e|hausnummer|hausnr\.?|cp|c[óo]digo\s+postal|calle|ciudad|"
+    r"provincia|piso|puerta|n[úu]mero|rue|ville|code\s+postal|citt[àa]|cap|daire|mahalle|sokak|cadde|il[çc]e|kat|bairro|cidade|"
+    r"estado|cep|barangay|suburb|locality|unit|apt|flat|house\s+(?:no|number)|building|pin(?:\s*code)?))\s*[:：]\s*"
+    r"(?P<value>[^,|;\n]{1,60}?)\s*(?=[,|;\n]|$)"
+)
+
+
+# Fields only an address has: a form with none of them ("Region: eu-west-1, State: healthy") is not an address.
+_STREET_FIELD = re.compile(r"(?i)^(?:street|address|addr|stra(?:ß|ss)e|hausn|calle|rue|sokak|cadde|zip|post\s*code|postal|plz|c[óo]digo|code\s+postal|cep)")
+
+
+def _find_form_addresses(text: str) -> Iterator[Finding]:
+    fields = list(_FORM_FIELD.finditer(text))
+    if len(fields) < 2 or not any(_STREET_FIELD.match(m.group()) for m in fields):
+        return
+    for m in fields:
+        value = m.group("value").strip()
+        if value and not re.match(r"(?i)(?:the|a|an|is|was|why|what|how|n/?a|none|null|-+)\b", value):
+            yield m.start("value"), m.start("value") + len(m.group("value").rstrip()), "address", 0.6
+
+
+def _address_findings(text: str) -> Iterator[Finding]:
+    yield from _find_form_addresses(text)
+    yield from _find_listed_addresses(text)
+    yield from _find_labelled_addresses(text)
+    yield from _find_postcode_addresses(text)
     for m in _PO_BOX.finditer(text):
         yield m.start(), m.end(), "address", 0.7
     for pattern in (_ADDRESS_US_ANYCASE, _ADDRESS_JP_LATIN, _JP_POSTMARK, _ADDRESS_UNIT_FIRST_PIN):
@@ -569,7 +865,7 @@ def _find_addresses(text: str) -> Iterator[Finding]:
             yield m.start(), m.end(), "address", 0.7
     for m in _ADDRESS_CJK.finditer(text):
         yield m.start(), m.end(), "address", 0.7
-    for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST, _ADDRESS_PREFIXED, _ADDRESS_SUFFIXED, _ADDRESS_PREPOSITION):
+    for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST, _ADDRESS_PREFIXED, _ADDRESS_SUFFIXED, _ADDRESS_TWO_WORD, _ADDRESS_PREPOSITION):
         for m in pattern.finditer(text):
             value = m.group().rstrip(",. ")
             start = m.start()
@@ -601,7 +897,7 @@ _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 def _find_other_script_names(text: str) -> Iterator[Finding]:
     """A short run of another script in a text written in Latin letters: a name, as such texts quote them.
 
-    Only where Latin letters are most of the text (a question in Chinese or
+    Only where Latin letters are two thirds of the text or more (a question in Chinese or
     Arabic is not scanned: without a model of that language its words cannot
     be told from its names), and not between quotes (a term being asked about).
     """
@@ -609,7 +905,7 @@ def _find_other_script_names(text: str) -> Iterator[Finding]:
     if not others:
         return
     latin = len(_LATIN_LETTER.findall(text))
-    if latin < 4 * sum(len(o.replace(" ", "")) for o in others):
+    if latin < 2 * sum(len(o.replace(" ", "")) for o in others):
         return
     for m in _OTHER_SCRIPT_RUN.finditer(text):
         if len(m.group()) <= 24:
@@ -626,9 +922,20 @@ _ROLE_NAME = re.compile(
 _SURNAME_SHAPE = re.compile(
     r"\b(" + _NAME_WORD + r"\s+(?:(?:O['’]|Mc|Mac(?=[A-Z])|Fitz)[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?|[A-ZÀ-Þ][a-zà-ÿ]+-[A-ZÀ-Þ][a-zà-ÿ]+))\b"
 )
+# A name with the honorific that follows it in South Asian, Japanese, Turkish and plain English speech:
+# "Rahul bhai", "Deshpande sir", "Sharma ji", "Tanaka san", "Ahmet Bey".
+_HONORIFIC_AFTER = re.compile(
+    r"\b(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)\s+(?:bhai|bhaiya|ji|jee|sahab|saab|sahib|sir|madam|ma['’]am|didi|bhabhi|anna|akka|"
+    r"san|sama|kun|chan|sensei|bey|hanım|hanim|efendi|abla|ağabey)\b(?!-)"
+)
+# Words said before "sir" or "ji" that are not names ("Thank you sir", "Yes ji").
+_NOT_NAME_BEFORE_HONORIFIC = frozenset("thanks thank hello hi hey dear yes no ok okay sorry please good morning evening night welcome right sure".split())
+# A name written in lower case after a title: "ms priyanka raghunathan asked ...".
+# ("ms" and "miss" are left to the gazetteer: "ms latency" is milliseconds, "miss two payments" a verb.)
+_LOWER_TITLE_NAME = re.compile(r"\b(?:mr|mrs|mx)\.?\s+([a-zà-ÿ][a-zà-ÿ'’-]+(?:\s+[a-zà-ÿ][a-zà-ÿ'’-]+)?)")
 # A label, then a name, in texts written in another script: "요청자: 김민준", "申请人：王小明", "המבקש יוסי כהן", "Клиент: Иван Петров".
 _LABELLED_NAME = re.compile(
-    r"(?:이름|성명|고객명?|신청인|신청자|요청자|차주|채무자|보증인|담당자)\s*[:：]?\s*([\uac00-\ud7a3]{2,4})(?![\uac00-\ud7a3])"
+    r"(?:이름|성명|고객명?|신청인|신청자|요청자|차주|채무자|보증인|담당자)\s*[:：]?\s*(?!주소|번호|정보|계좌|전화)([\uac00-\ud7a3]{2,4})(?![\uac00-\ud7a3])"
     r"|(?:姓名|客户|客戶|申请人|申請人|借款人|联系人|聯繫人|担保人|氏名|お名前|申込者|顧客|債務者)\s*[:：是为は]?\s*([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])"
     r"|(?:המבקש|המבקשת|הלקוח|הלקוחה|הלווה|שם)\s*:?\s*([\u05d0-\u05ea]{2,}(?:\s[\u05d0-\u05ea]{2,})?)"
     r"|(?:العميل|العميلة|الاسم|مقدم\s+الطلب|المقترض)\s*:?\s*([\u0621-\u064a]{2,}(?:\s[\u0621-\u064a]{2,}){0,2})"
@@ -657,6 +964,16 @@ def _find_names(text: str) -> Iterator[Finding]:
     for m in _CJK_NAME.finditer(text):
         g = 1 if m.group(1) else 2
         yield m.start(g), m.end(g), "person", 0.7
+    for m in _HONORIFIC_AFTER.finditer(text):
+        value = _trimmed_name(m.group(1), 1, _AFTER_NAME_STOP)
+        if value and value.split()[0].lower() not in _NOT_NAME_BEFORE_HONORIFIC:
+            yield m.start(1), m.start(1) + len(value), "person", 0.6
+    for m in _LOWER_TITLE_NAME.finditer(text):
+        words = m.group(1).split()
+        while words and words[-1] in _EN_FUNCTION:
+            words.pop()
+        if words and words[0] not in _EN_FUNCTION:
+            yield m.start(1), m.start(1) + len(" ".join(words)), "person", 0.6
     for patterns, min_words, stop, score in (((_ROLE_NAME, _SURNAME_SHAPE), 2, _AFTER_NAME_STOP, 0.6),
                                              ((_PERSON_CONTEXT, _TITLE_NAME), 1, frozenset(), 0.7)):
         for pattern in patterns:
@@ -676,7 +993,7 @@ _SURNAME_FIRST = frozenset(
     "jang lim shin kwon hwang ahn seo".split()  # not "Do", "Le", "He", "Ma", "Oh", "Song", "Sun": English or French words
 )
 # Particles inside a name: "Youssef El Amrani", "Ludwig van Beethoven", "Maria da Silva".
-_PARTICLES = frozenset("al el bin ibn bint ben abu van von der den de da di du del della dos das le la thi ter ten mac ní nic ó ua ap bat".split())
+_PARTICLES = frozenset("al el bin ibn bint ben abu van von der den de da di du del della dos das le la thi ter ten mac ní nic ó ua ap bat zu zum zur".split())
 
 
 def fold(word: str) -> str:
@@ -693,7 +1010,8 @@ _AFTER_NAME_STOP = frozenset(
     "mode policy rule rules chapter score model team fund card loan account support service services desk centre center office "
     "january february march april may june july august september october november december monday tuesday wednesday thursday "
     "friday saturday sunday the and or of for to in on at by with from back tools tool hat api apis interface posts onboarding "
-    "day days guide notes note".split()
+    "day days guide notes note wharf park square bridge hill hills gardens garden heights tower towers plaza market valley beach "
+    "island harbour harbor port bay lake river quay dock docks estate village manor court hall house campus".split()
 )
 _ROLE_BEFORE = re.compile(
     r"\b(?:customer|client|applicant|co-applicant|borrower|guarantor|debtor|tenant|member|cardholder|account\s+holder|"
@@ -709,25 +1027,63 @@ _EN_FUNCTION = frozenset(
 )
 
 
-def gazetteer_name_finder(given_names: frozenset[str]) -> Callable[[str], Iterator[Finding]]:
-    """A finder for person names built on a set of lower-case given names (see the module notes)."""
+# Given names that are also English words ("Hope", "Grace", "Summer", "Mark"): left out of the gazetteer, they
+# start a name only before a known family name ("Hope Adeyemi", "grace kim").
+_WORD_GIVEN_NAMES = frozenset(
+    "hope grace faith joy rose mark bill will may june april summer dawn iris ivy lily daisy pearl ruby amber crystal "
+    "heather holly jade sky skye autumn hunter chase drew grant dean miles rich rob art sue pat ray gene guy jack jay max "
+    "sunny earl hazel olive violet penny patience mercy charity august reed cliff frank sandy".split()
+)
+# What announces one given name standing alone: "Talked to Sanjay, the borrower's brother", "attention Raj",
+# "the customer, Thandiwe, said", "her husband Marco", "e suo marito Marco".
+_SINGLE_NAME_BEFORE = re.compile(
+    r"(?i)\b(?:attention|attn\.?|c/o|(?:spoke|talked|speaking|met|meeting|chatted)\s+(?:to|with)|called|emailed|phoned|texted|"
+    r"son|daughter|wife|husband|brother|sister|mother|father|mum|mom|dad|widow|widower|partner|fiancée?|"
+    r"marito|moglie|figlio|figlia|fratello|sorella|mari|femme|fils|fille|frère|soeur|sœur|esposo|esposa|marido|mujer|hijo|hija|"
+    r"hermano|hermana|filho|filha|irmão|irmã|ehemann|ehefrau|mann|frau|sohn|tochter|bruder|schwester|"
+    r"the\s+(?:customer|client|borrower|applicant|guarantor|caller|widow|widower|tenant|account\s+holder|cardholder|executor),)\s+$"
+)
+_APPOSITION_AFTER = re.compile(r",\s+(?:the|a|an|his|her|their|our|my|who|whose)\b")
+# Shapes only family names have: "o'brien", "al-farsi", "wiśniewski" (letters outside ASCII), "-ska".
+_SURNAME_SHAPE_LOWER = re.compile(r"(?:o['’]|mc|al-|el-|bin-|ibn-|abu-|d['’])[a-zà-ÿ]+|.*[^\x00-\x7f].*|[a-z]+(?:ski|ska|wicz|czyk|enko|escu|oglu|poulos|idis|ishvili|yan)")
+
+
+def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] = frozenset()) -> Callable[[str], Iterator[Finding]]:
+    """A finder for person names built on sets of lower-case given names and family names (see the module notes)."""
+
+    def given(low: str) -> bool:
+        return (low in given_names or ("-" in low and all(p in given_names for p in low.split("-")))
+                or (not low.isascii() and fold(low) in given_names))
+
+    def family(low: str) -> bool:
+        return low in surnames or low in _SURNAME_FIRST or (not low.isascii() and fold(low) in surnames)
 
     def starts_name(word: str) -> bool:
         low = word.lower()
         if not word[:1].isupper() or word.isupper() or word in _NOT_NAMES:
             return False
-        return low in given_names or low in _SURNAME_FIRST or (not low.isascii() and (fold(low) in given_names or fold(low) in _SURNAME_FIRST))
+        return given(low) or low in _SURNAME_FIRST or (not low.isascii() and fold(low) in _SURNAME_FIRST)
 
     def name_word(word: str) -> bool:
+        if re.fullmatch(r"(?:al|el|bin|ibn|abu|ben|d|o)[-'’][A-ZÀ-Þ].*", word):
+            return True  # "al-Rashidi", "d'Souza"
         return word[:1].isupper() and not (word.isupper() and len(word) > 1) and word.lower() not in _AFTER_NAME_STOP and word not in _NOT_NAMES
+
+    def lower_family(word: str) -> bool:
+        return word.islower() and word not in _EN_FUNCTION and (family(word) or bool(_SURNAME_SHAPE_LOWER.fullmatch(word)))
 
     def find(text: str) -> Iterator[Finding]:
         words = list(_WORD.finditer(text))
         lower_case_text = not any(ch.isupper() for ch in text)
+
+        def spaced(k: int) -> bool:  # words k-1 and k are one space apart
+            return 0 < k < len(words) and text[words[k - 1].end() : words[k].start()] == " "
+
         i = 0
         while i < len(words):
             w = words[i]
-            if w.group().isupper() and len(w.group()) >= 3 and w.group().lower() in given_names and i + 1 < len(words):
+            word, low = w.group(), w.group().lower()
+            if word.isupper() and len(word) >= 3 and low in given_names and i + 1 < len(words):
                 # A form in capitals: "KEVIN TRAN".
                 nxt = words[i + 1]
                 if (text[w.end() : nxt.start()] == " " and nxt.group().isupper() and nxt.group().isalpha() and len(nxt.group()) >= 2
@@ -735,13 +1091,42 @@ def gazetteer_name_finder(given_names: frozenset[str]) -> Callable[[str], Iterat
                     yield w.start(), nxt.end(), "person", 0.6
                     i += 2
                     continue
-            if starts_name(w.group()):
+            if re.fullmatch(r"[A-Z]", word) and text[w.end() : w.end() + 1] == ".":
+                # Initials, then a family name: "J. R. Okafor", "D. O'Connell-Ní Bhriain".
+                k = i
+                while k < len(words) and re.fullmatch(r"[A-Z]", words[k].group()) and text[words[k].end() : words[k].end() + 1] == ".":
+                    k += 1
+                if k < len(words) and k - i <= 3 and name_word(words[k].group()) and (
+                        family(words[k].group().lower()) or re.search(r"['’-]", words[k].group())):
+                    end, k = words[k].end(), k + 1
+                    while spaced(k) and k - i <= 6:
+                        j = k
+                        while j < len(words) and words[j].group().lower() in _PARTICLES and spaced(j) and j - k < 3:
+                            j += 1  # "M. Jean-Baptiste de La Fontaine"
+                        if j < len(words) and spaced(j) and name_word(words[j].group()):
+                            end, k = words[j].end(), j + 1
+                        else:
+                            break
+                    yield w.start(), end, "person", 0.6
+                    i = k
+                    continue
+            if word[:1].isupper() and low in _WORD_GIVEN_NAMES and spaced(i + 1) and name_word(words[i + 1].group()) and family(words[i + 1].group().lower()):
+                yield w.start(), words[i + 1].end(), "person", 0.6  # "Hope Adeyemi", "Summer Delgado"
+                i += 2
+                continue
+            if starts_name(word):
                 end, parts, k = w.end(), 1, i + 1
-                while k < len(words) and parts < 4 and text[words[k - 1].end() : words[k].start()] == " ":
+                while k < len(words) and parts < 4 and spaced(k):
                     nxt = words[k].group()
-                    if nxt.lower() in _PARTICLES and k + 1 < len(words) and name_word(words[k + 1].group()):
-                        k += 1
-                        continue
+                    if nxt.lower() in _PARTICLES:
+                        # "Ludwig van der Berg", "Maria de la Cruz": particles, then a name word
+                        j = k
+                        while j < len(words) and words[j].group().lower() in _PARTICLES and spaced(j):
+                            j += 1
+                        if j < len(words) and j - k <= 3 and spaced(j) and name_word(words[j].group()):
+                            k = j
+                            continue
+                        break
                     if not name_word(nxt):
                         break
                     end, parts, k = words[k].end(), parts + 1, k + 1
@@ -749,19 +1134,28 @@ def gazetteer_name_finder(given_names: frozenset[str]) -> Callable[[str], Iterat
                     yield w.start(), end, "person", 0.6
                     i = k
                     continue
-            elif w.group().islower() and (_ROLE_BEFORE.search(text[max(0, w.start() - 20) : w.start()]) or (
-                    lower_case_text and _LOWER_NAME_CUE.search(text[max(0, w.start() - 12) : w.start()]))):
-                # "customer rosa delgado asked ...", "a note on file for jean-baptiste moreau" (a text written all in
-                # lower case): two lower-case words, the first a known name (each part of a hyphenated one).
-                low = w.group()
-                if (low in given_names or low in _SURNAME_FIRST or ("-" in low and all(p in given_names for p in low.split("-")))) and i + 1 < len(words):
-                    nxt = words[i + 1]
-                    second = nxt.group()
-                    if (text[w.end() : nxt.start()] == " " and second.islower() and second not in _EN_FUNCTION
-                            and (second in given_names or second in _SURNAME_FIRST or not re.search(r"(?:ed|ing|s)$", second))):
-                        yield w.start(), nxt.end(), "person", 0.6
-                        i += 2
-                        continue
+                if given(low) and (_SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()])
+                                   or (_APPOSITION_AFTER.match(text, w.end()) and re.search(r",\s*$", text[max(0, w.start() - 3) : w.start()]))):
+                    yield w.start(), w.end(), "person", 0.6  # one given name, announced: "Talked to Sanjay, the ..."
+            elif word.islower() and (given(low) or low in _WORD_GIVEN_NAMES or low in _SURNAME_FIRST):
+                # Names typed in lower case: "customer rosa delgado asked", "grace kim and mark o'brien are",
+                # "ravi and sunita patel want", "mohammed al-farsi from ...", "their son arjun".
+                cue_word = bool(_LOWER_NAME_CUE.search(text[max(0, w.start() - 12) : w.start()]))
+                cue = bool(_ROLE_BEFORE.search(text[max(0, w.start() - 20) : w.start()]) or (lower_case_text and cue_word))
+                at_start = not text[: w.start()].strip() or bool(re.search(r"(?:[.!?:;,]|\band)\s+$", text[: w.start()]))
+                nxt = words[i + 1].group() if spaced(i + 1) else ""
+                if nxt and nxt.islower() and nxt not in _EN_FUNCTION and (
+                        (given(low) or low in _SURNAME_FIRST) and (cue and (given(nxt) or nxt in _SURNAME_FIRST or not re.search(r"(?:ed|ing|s)$", nxt)))
+                        or ((lower_case_text or at_start or cue or cue_word) and lower_family(nxt))):
+                    yield w.start(), words[i + 1].end(), "person", 0.6
+                    i += 2
+                    continue
+                if given(low) and nxt == "and" and spaced(i + 2) and given(words[i + 2].group()) and (lower_case_text or at_start):
+                    yield w.start(), w.end(), "person", 0.6  # "ravi and sunita patel": ravi is a name too
+                    i += 2
+                    continue
+                if given(low) and (lower_case_text or cue) and _SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()]):
+                    yield w.start(), w.end(), "person", 0.6  # "their son arjun"
             i += 1
 
     return find
@@ -788,11 +1182,36 @@ def find_pattern_pii(text: str) -> list[Finding]:
 # --- resolving and replacing ---------------------------------------------------------
 
 
-def resolve(findings: Iterable[Finding]) -> list[Finding]:
-    """Non-overlapping findings: the higher-priority kind, then the earlier and longer span wins."""
+def resolve(findings: Iterable[Finding], text: str | None = None) -> list[Finding]:
+    """Non-overlapping findings: the higher-priority kind, then the earlier and longer span wins.
+
+    An address that overlaps a stronger finding keeps its longest part outside
+    it when that part still holds a digit ("SSN 123-45-6789, 5503 Greenway
+    Blvd ..." keeps the street); anything else that overlaps is dropped.
+    """
     taken: list[Finding] = []
     for f in sorted(findings, key=lambda f: (_PRIORITY[f[2]], f[0], -(f[1] - f[0]))):
-        if f[1] <= f[0] or any(f[0] < t[1] and t[0] < f[1] for t in taken):
+        if f[1] <= f[0]:
+            continue
+        clashes = [t for t in taken if f[0] < t[1] and t[0] < f[1]]
+        if clashes and f[2] == "address":
+            cuts = sorted([(f[0], f[0]), *((max(t[0], f[0]), min(t[1], f[1])) for t in clashes), (f[1], f[1])])
+            gaps = [(a[1], b[0]) for a, b in zip(cuts, cuts[1:]) if b[0] - a[1] > 0]
+            start, end = max(gaps, key=lambda g: g[1] - g[0], default=(0, 0))
+            if text is not None:  # the part left, without the separators around it, and only with a number in it
+                part = text[start:end]
+                start, end = start + len(part) - len(part.lstrip(" ,;:-")), end - (len(part) - len(part.rstrip(" ,;:-")))
+                if not re.search(r"\d", text[start:end]):
+                    continue
+            f = (start, end, f[2], f[3])
+            if end <= start or any(f[0] < t[1] and t[0] < f[1] for t in taken):
+                continue
+        elif clashes and f[2] == "person" and all(t[2] == "person" for t in clashes):
+            # two finders saw one name ("Monsieur Jean-Baptiste" and "Jean-Baptiste Lefèvre"): one value, the union
+            for t in clashes:
+                taken.remove(t)
+            f = (min(f[0], *(t[0] for t in clashes)), max(f[1], *(t[1] for t in clashes)), "person", f[3])
+        elif clashes:
             continue
         taken.append(f)
     return sorted(taken)
@@ -825,7 +1244,8 @@ def apply_redactions(text: str, findings: Sequence[Finding]) -> Redaction:
 # --- Presidio ----------------------------------------------------------------------------
 
 
-def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS, *, given_names: frozenset[str] = frozenset()) -> list[Any]:
+def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS, *, given_names: frozenset[str] = frozenset(),
+                         surnames: frozenset[str] = frozenset()) -> list[Any]:
     """The recognizers an analyzer needs: ours wrapped for Presidio, plus Presidio's phone recognizer.
 
     Presidio's phone recognizer parses with ``phonenumbers`` and validates
@@ -866,7 +1286,7 @@ def presidio_recognizers(phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS, *
     out.append(IpRecognizer(supported_language="en"))
     out.append(PatternFinder(_find_legacy_phones, ["PHONE_NUMBER"]))
     if given_names:
-        out.append(PatternFinder(gazetteer_name_finder(given_names), ["PERSON"], name="tandem_find_gazetteer_names"))
+        out.append(PatternFinder(gazetteer_name_finder(given_names, surnames), ["PERSON"], name="tandem_find_gazetteer_names"))
     return out
 
 
@@ -911,7 +1331,7 @@ def _find_legacy_phones(text: str) -> Iterator[Finding]:
 
 
 def build_analyzer(nlp_engine: Any = None, *, phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS,
-                   given_names: Iterable[str] = ()) -> Any:
+                   given_names: Iterable[str] = (), surnames: Iterable[str] = ()) -> Any:
     """A Presidio ``AnalyzerEngine`` with this module's recognizers.
 
     Args:
@@ -919,6 +1339,7 @@ def build_analyzer(nlp_engine: Any = None, *, phone_regions: Sequence[str] = DEF
             its NER; ``None`` builds the pattern-only engine (no model needed).
         phone_regions: Regions whose national phone formats are recognised.
         given_names: Lower-case given names for the gazetteer name finder; empty leaves it out.
+        surnames: Lower-case family names the finder uses beside other cues (never alone).
 
     Returns:
         The analyzer; build it once per process and pass it to ``redact_pii``.
@@ -927,7 +1348,7 @@ def build_analyzer(nlp_engine: Any = None, *, phone_regions: Sequence[str] = DEF
     from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
     registry = RecognizerRegistry(supported_languages=["en"])
-    for recognizer in presidio_recognizers(phone_regions, given_names=frozenset(given_names)):
+    for recognizer in presidio_recognizers(phone_regions, given_names=frozenset(given_names), surnames=frozenset(surnames)):
         registry.add_recognizer(recognizer)
     if nlp_engine is None:
         nlp_engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
@@ -967,6 +1388,13 @@ def looks_english(text: str) -> bool:
     return foreign <= english
 
 
+# Names and towns that stand for nobody: templates, fixtures and examples use them.
+_PLACEHOLDER_NAMES = frozenset(
+    "john doe|jane doe|john q. public|joe bloggs|joe public|max mustermann|erika mustermann|jean dupont|fulano de tal|"
+    "mario rossi|jan kowalski|john smith|jane smith|ivan ivanov|taro yamada|tommy atkins".split("|")
+)
+_PLACEHOLDER_PLACE = re.compile(r"(?i)\b(?:anytown|anystreet|any\s+street|anycity|musterstadt|musterstra(?:ß|ss)e|musterhausen|springfield,?\s+usa)\b")
+
 # Person names from NER are kept only when they look like names: two or more
 # capitalised words, or one after a title. Single capitalised words in
 # technical text ("Presidio", "Qdrant") are NER's usual false positives.
@@ -975,6 +1403,8 @@ def _plausible_person(text: str, start: int, end: int) -> bool:
     words = value.split()
     if not words or any(not w[:1].isupper() for w in words) or any(w in _NOT_NAMES for w in words):
         return False
+    if words[-1].strip("'\"’”").lower() in _AFTER_NAME_STOP or value.strip("'\"’”").lower() in _PLACEHOLDER_NAMES:
+        return False  # "Canary Wharf", "Rose Garden" are places; "John Doe" is a placeholder
     if any(ch.isdigit() for ch in value) or "_" in value:
         return False
     return len(words) >= 2 or re.search(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau)\.?\s*$", text[max(0, start - 8) : start]) is not None
@@ -985,15 +1415,17 @@ _ID_PREFIX = re.compile(r"(?<![\w+])(?!(?:TEL|PHONE|MOB|MOBILE|FAX|CELL|WA|SMS)[
 
 
 # Unspecified, broadcast, private, loopback and link-local networks: hosts of our own infrastructure or bind
-# addresses ("0.0.0.0:8080"), not a customer's address.
+# addresses ("0.0.0.0:8080"), not a customer's address. The documentation ranges (RFC 5737, RFC 3849) stay
+# personal data: examples and test sets write customers' addresses in them.
 _INTERNAL_NETWORKS = ("0.0.0.0/8", "::/128", "255.255.255.255/32", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10")
 
 
 def _internal_ip(value: str) -> bool:
+    """An address (or a network written with its prefix, "10.0.0.0/8") inside one of ``_INTERNAL_NETWORKS``."""
     import ipaddress
 
     try:
-        ip = ipaddress.ip_address(value.strip("[]"))
+        ip = ipaddress.ip_network(value.strip("[]"), strict=False).network_address
     except ValueError:
         return False
     return any(ip in ipaddress.ip_network(net) for net in _INTERNAL_NETWORKS if ipaddress.ip_network(net).version == ip.version)
@@ -1033,6 +1465,8 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
             continue  # "version 1.2.3.4" is a release; "node 10.42.17.203" is our own infrastructure, not a person's
         if kind == "phone" and _ID_PREFIX.search(text, max(0, r.start - 12), r.start + 1):
             continue  # the digits of an identifier such as "APP-2024-000731" or "INC-2024-0042"
+        if kind == "phone" and len(set(_digits(text[r.start : r.end])[-8:])) == 1:
+            continue  # a placeholder: the last eight digits one digit repeated ("+44 0000 000000")
         findings.append((r.start, r.end, kind, r.score))
     # Presidio drops a pattern name that lies inside a wider NER span ("Ich heiße Anna
     # Schmidt"); when that span is then rejected above, the name must still count.
@@ -1040,4 +1474,7 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
     for recognizer in getattr(getattr(engine, "registry", None), "recognizers", ()):
         if getattr(recognizer, "name", "") == "tandem_find_gazetteer_names":
             findings.extend(recognizer._finder(text))
-    return apply_redactions(text, resolve(findings))
+    findings = [f for f in findings if not (
+        (f[2] == "person" and text[f[0] : f[1]].lower() in _PLACEHOLDER_NAMES)
+        or (f[2] == "address" and _PLACEHOLDER_PLACE.search(text, f[0], min(len(text), f[1] + 30))))]
+    return apply_redactions(text, resolve(findings, text))

@@ -146,11 +146,33 @@ _SETUP_EXPIRED = re.compile(
 )
 _STATE_QUESTION = re.compile(r"^\s*(?:which|what|are|is|were|was|have|has|had|did|do|does|when|why|how|since\s+when)\b", _I)
 
+# Other people's personal data asked for in bulk: "for each employee ..., give me their date of birth and NI
+# number", "Names and limits please", "which of my colleagues have been asking you about ...".
+_PEOPLE = (r"(?:employees?|staff|colleagues?|co-?workers|customers?|clients?|borrowers?|applicants?|users?|people|members?|team|"
+           r"everyone|everybody|defaulters?|account\s+holders?|cardholders?|guarantors?|tenants?|managers?|executives?|directors?|officers?)")
+_PERSONAL = (r"(?:dates?\s+of\s+birth|dobs?|birthdays?|national\s+insurance(?:\s+numbers?)?|ni\s+numbers?|ssns?|social\s+security\s+numbers?|"
+             r"(?:home\s+|personal\s+|postal\s+)?addresses|home\s+address|(?:personal\s+|mobile\s+|home\s+)?(?:phone|mobile|cell)\s+numbers?|"
+             r"personal\s+(?:emails?|e-mail\s+addresses|details|data|information)|salar(?:y|ies)|passport\s+numbers?|"
+             r"(?:bank\s+)?account\s+numbers?|card\s+numbers?|medical\s+records?|tax\s+ids?)")
+# ... unless the sentence is about where such data lives or how it is handled.
+_ABOUT_DATA = r"(?![^.?!\n]*\b(?:fields?|columns?|tables?|schema|format|formats|policy|policies|retention|masked|redact\w*|stored|encrypted|gdpr|dpia|how|where|why)\b)"
+_BULK_PERSONAL = (
+    re.compile(r"\b(?:give|send|list|show|tell|share|dump|export|provide|pull|reveal|print|output|compile|email|forward)\s+(?:me\s+|us\s+)?"
+               + _ABOUT_DATA + r"(?:\w+\s+){0,4}?" + _PERSONAL + r"\b[^.?!\n]{0,60}?\b(?:of|for)\s+(?:each|every|all|the|our|my|those|these|\d+)\s+"
+               r"(?:\w+\s+){0,3}?" + _PEOPLE + r"\b", _I),
+    re.compile(r"\b(?:for|of)\s+(?:each|every|all)\s+(?:\w+\s+){0,3}?" + _PEOPLE + r"\b" + _ABOUT_DATA + r"[^.?!\n]{0,80}?\b(?:give|send|list|show|tell|provide|pull|"
+               r"print|output)\s+(?:me|us)\b[^.?!\n]{0,40}?" + _PERSONAL, _I),
+    re.compile(r"\bnames?\s+and\s+(?:(?:their|the)\s+)?(?:dates|limits|addresses|numbers|salaries|details|amounts|balances|exposures?|contact\s+details|"
+               r"phone\s+numbers|account\s+numbers)\b[^.?!\n]{0,20}?\bplease\b", _I),
+    re.compile(r"\b(?:which|who|what)\s+(?:of\s+)?(?:my|our|the)?\s*(?:colleagues?|employees?|staff|co-?workers|users?|customers?|people|other\s+users)\s+"
+               r"(?:have|has|had)\s+(?:been\s+)?(?:asking|asked|searching|querying|talking\s+to|chatting\s+with)\s+you\b", _I),
+)
+
 RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
     (
         "ignore_instructions",
         (
-            re.compile(r"\b" + _OVERRIDE_VERB + r"\s+" + _THEIR + r"(?:(?!(?:and|or|but|vs|versus|than|between|an?)\b)\w+\s+){0,2}?" + _ORDERS + r"\b"
+            re.compile(r"\b" + _OVERRIDE_VERB + r"\s+" + _THEIR + r"(?:(?!(?:and|or|but|vs|versus|than|between|an?|it|them|from)\b)\w+\s+){0,2}?" + _ORDERS + r"\b"
                        r"(?!\s+(?:engine|file|table|module|page|repo|version|template|registry|cache|column|field|report|"
                        r"document|chapter|section|runbook|for\s+(?:manual|exceptions|the\s+\w+\s+team)))", _I),
             re.compile(r"\b(?:ignore|disregard|forget)\s+(?:everything|anything|all)\s+(?:(?:you\s+(?:were|have\s+been)\s+told|"
@@ -376,6 +398,7 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
                        r"(?!\s+(?:rule|policy|process)\b)", _I),
         ),
     ),
+    ("bulk_personal_data", _BULK_PERSONAL),
     (
         "exfiltration",
         (
@@ -384,7 +407,8 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
                        r"conversation|ssn|creds?)=)", _I),
             re.compile(r"\b(?:send|post|upload|forward|transmit|submit|exfiltrate|leak|append|email|e-mail)\b[^\n]{0,60}?"
                        r"\b(?:conversation|chat|history|data|credentials?|passwords?|secrets?|tokens?|keys?|prompt|context|"
-                       r"documents?|messages?|everything|pii|ssns?|pins?|one-time\s+code|login\s+details)\b[^\n]{0,60}?"
+                       r"documents?|messages?|everything|pii|ssns?|pins?|one-time\s+code|login\s+details|contents?|tables?|records?|rows|"
+                       r"customers?|names|addresses|emails)\b[^\n]{0,60}?"
                        r"\b(?:to|into)\s+(?:https?://|www\.|[\w.+-]+@[\w-]+\.)", _I),
             re.compile(r"\b(?:e-?mail|send|forward|share|give|tell)\s+(?:me\s+|us\s+|them\s+)?(?:(?:the|your|all|any|their|user'?s?|admin)\s+)*"
                        r"(?:passwords?|credentials|api[\s_-]?keys?|secrets?|access\s+tokens?)\b"

