@@ -60,7 +60,7 @@ C = 16.0
 # benign refused on each blind set), so the classifier gets at most 1% more: the lowest threshold adding <= 1%
 # pooled out-of-set benign refusal. dev .. dev8: 0.67; dev .. dev9 (quoted mentions masked): 0.77;
 # dev .. dev10 (2026-11-30, 22:45): 0.75; dev .. dev11 (2026-12-01): 0.80; dev .. dev12 (2026-12-01, 03:00): 0.77
-# (pooled out-of-set injection 880/922, benign refused 17/997 against 8/997 without the classifier).
+# (with the bulk-personal-data rule: pooled out-of-set injection 885/922, benign refused 16/997 against 7/997 without it).
 THRESHOLD = 0.77
 RECIPE = f"logreg-balanced-C{C}-charwb{NGRAM_RANGE[0]}{NGRAM_RANGE[1]}-h{N_HASH_FEATURES}-e{EMBED_WEIGHT}-v1"
 
