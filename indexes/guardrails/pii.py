@@ -242,7 +242,8 @@ _DOB_CONTEXT = re.compile(
     r"nascid[oa]|geboortedatum|geboren\s+op|geb\.|fecha\s+nac\.?|data\s+urodzenia|urodzon[ya]|doğum\s+tarihi|"
     r"födelsedatum|fødselsdato|syntymäaika|data\s+nașterii|születési\s+dátum|birth\s+date|född|født|fødd|syntynyt|"
     r"narozen[áa]?|rođen[a]?|doğdu|doğumlu|geb(?:oren)?\s+am|né(?:e)?\s+le|naci[óo](?:\s+el)?|nasceu(?:\s+em)?|naît|n[ée]e?\s+en|"
-    r"(?:è|e)\s+nat[oa](?:\s+il)?|urodził[a]?\s+się|родил(?:ся|ась)|дата\s+рождения|born\s+on|birthday\s+is|cumpleaños|geburtstag\s+ist)(?!\w)",
+    r"(?:è|e)\s+nat[oa](?:\s+il)?|urodził[a]?\s+się|родил(?:ся|ась)|дата\s+рождения|born\s+on|birthday\s+is|cumpleaños|geburtstag\s+ist|"
+    r"(?<![\w.])b\.(?=\s*$))(?!\w)",
     re.IGNORECASE,
 )
 # A compact date right after a birth label: "birth_date=19930615", "DOB: 15061993".
@@ -445,6 +446,15 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
         if (5 <= len(digits) <= 16 or (len(digits) >= 4 and len(m.group()) >= 10)) and _context_before(
                 text, m.start(), _NATIONAL_ID_CONTEXT, window=25):
             yield m.start(), m.end(), "national_id", 0.85
+    # Singapore NRIC/FIN (a letter, seven digits, a check letter): "S8834127I"; a South African identity
+    # number (13 digits, a birth date, a Luhn check digit).
+    for m in re.finditer(r"(?<![\w])[STFGM]\d{7}[A-Z](?![\w])", text):
+        yield m.start(), m.end(), "national_id", 0.85
+    for m in re.finditer(r"(?<![\w.-])\d{13}(?![\w]|[.-]\d)", text):
+        from stdnum.za import idnr
+
+        if idnr.is_valid(m.group()):
+            yield m.start(), m.end(), "national_id", 0.85
     # Hong Kong identity card numbers carry their check digit in brackets: "K482913(1)", "AB123456(9)".
     for m in re.finditer(r"(?<![\w])[A-Z]{1,2}\d{6}\s?\([0-9A]\)", text):
         yield m.start(), m.end(), "national_id", 0.9
@@ -468,7 +478,14 @@ def _find_passports(text: str) -> Iterator[Finding]:
 _DOB_CJK = re.compile(r"(?:生年月日|出生日期|出生年月日|生日|생년월일|출생일)\s*[:：はが是为은는]?\s*((?:19|20)\d{2}\s*[年./년-]\s*\d{1,2}\s*[月./월-]\s*\d{1,2}\s*[日일]?)")
 
 
+# A date with a two-digit year, only right after a birth label: "dob 7-4-85".
+_DATE_SHORT_YEAR = re.compile(r"(?<![\w./-])\d{1,2}[./-]\d{1,2}[./-]\d{2}(?![\w]|[./-]\d)")
+
+
 def _find_dates_of_birth(text: str) -> Iterator[Finding]:
+    for m in _DATE_SHORT_YEAR.finditer(text):
+        if _context_before(text, m.start(), _DOB_CONTEXT, window=12):
+            yield m.start(), m.end(), "date_of_birth", 0.8
     for m in _DATE.finditer(text):
         # The cue right before the date, or earlier in the same sentence ("born on March 27, 1990 and the
         # bureau has March 27, 1999"; "Geburtsdatum des Kreditnehmers: 03.09.1968").
@@ -881,8 +898,8 @@ def _address_findings(text: str) -> Iterator[Finding]:
 
 # Chinese, Japanese and Korean names are told by the honorific after them: "山田 花子さん", "王先生", "김민준 씨".
 _CJK_NAME = re.compile(
-    r"(?<![\u4e00-\u9fff\u3040-\u30ff])([\u4e00-\u9fff]{1,3}[ \u3000]?[\u4e00-\u9fff\u3040-\u30ff]{0,3})(?=さん|様|さま|氏|君|くん|ちゃん|先生|殿|女士|小姐)"
-    r"|(?<![\uac00-\ud7a3])([\uac00-\ud7a3]{2,4})(?=\s?(?:씨|님))"
+    r"(?<![\u4e00-\u9fff\u30a0-\u30ff])([\u4e00-\u9fff]{1,3}[ \u3000]?[\u4e00-\u9fff\u30a0-\u30ff]{0,3})(?=さん|様|さま|氏|君|くん|ちゃん|先生|殿|女士|小姐)"
+    r"|(?<![\uac00-\ud7a3])([\uac00-\ud7a3]{2,4})(?=\s?(?:씨|님|고객님|고객|선생님|과장님|부장님|대리님|사장님))"
 )
 
 
@@ -956,7 +973,18 @@ def _trimmed_name(value: str, min_words: int, stop: frozenset[str] = frozenset()
     return " ".join(words) if len(words) >= min_words and not off(words[0]) else None
 
 
+# A record that opens with a name, then its data: "Lindiwe Dlamini, ID 9105140281088, passport ...".
+_RECORD_NAME = re.compile(
+    r"(?:^|[\n;]\s*|:\s+)(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){1,2}),\s*(?i:id|dob|d\.o\.b\.?|ssn|nric|nin|passport|born|age\s+\d|"
+    r"tel|phone|mobile|email|e-mail|address|acct|account|iban|national\s+id|date\s+of\s+birth)\b"
+)
+
+
 def _find_names(text: str) -> Iterator[Finding]:
+    for m in _RECORD_NAME.finditer(text):
+        value = _trimmed_name(m.group(1), 2, _AFTER_NAME_STOP)
+        if value:
+            yield m.start(1), m.start(1) + len(value), "person", 0.6
     yield from _find_other_script_names(text)
     for m in _LABELLED_NAME.finditer(text):
         g = next(i for i in range(1, 6) if m.group(i))
@@ -1043,6 +1071,9 @@ _SINGLE_NAME_BEFORE = re.compile(
     r"hermano|hermana|filho|filha|irmão|irmã|ehemann|ehefrau|mann|frau|sohn|tochter|bruder|schwester|"
     r"the\s+(?:customer|client|borrower|applicant|guarantor|caller|widow|widower|tenant|account\s+holder|cardholder|executor),)\s+$"
 )
+# What follows a single given name that makes it one: a possessive ("Emeka's mother") or a Hindi/Urdu
+# postposition in code-mixed text ("Rahul ne bola", "Priya ka loan").
+_SINGLE_NAME_AFTER = re.compile(r"(?:['’]s\b|\s+(?:ne|ka|ki|ke|ko|se|ji|wala|wali)\s)")
 _APPOSITION_AFTER = re.compile(r",\s+(?:the|a|an|his|her|their|our|my|who|whose)\b")
 # Shapes only family names have: "o'brien", "al-farsi", "wiśniewski" (letters outside ASCII), "-ska".
 _SURNAME_SHAPE_LOWER = re.compile(r"(?:o['’]|mc|al-|el-|bin-|ibn-|abu-|d['’])[a-zà-ÿ]+|.*[^\x00-\x7f].*|[a-z]+(?:ski|ska|wicz|czyk|enko|escu|oglu|poulos|idis|ishvili|yan)")
@@ -1070,6 +1101,7 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
         return word[:1].isupper() and not (word.isupper() and len(word) > 1) and word.lower() not in _AFTER_NAME_STOP and word not in _NOT_NAMES
 
     def lower_family(word: str) -> bool:
+        word = re.sub(r"['’]s$", "", word)  # "siobhan o'sullivan's limit"
         return word.islower() and word not in _EN_FUNCTION and (family(word) or bool(_SURNAME_SHAPE_LOWER.fullmatch(word)))
 
     def find(text: str) -> Iterator[Finding]:
@@ -1110,6 +1142,10 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
                     yield w.start(), end, "person", 0.6
                     i = k
                     continue
+            if re.search(r"['’]s$", word) and word[:1].isupper() and given(low[:-2]) and not word.isupper():
+                yield w.start(), w.end() - 2, "person", 0.6  # "Emeka's mother", "Kofi's wife"
+                i += 1
+                continue
             if word[:1].isupper() and low in _WORD_GIVEN_NAMES and spaced(i + 1) and name_word(words[i + 1].group()) and family(words[i + 1].group().lower()):
                 yield w.start(), words[i + 1].end(), "person", 0.6  # "Hope Adeyemi", "Summer Delgado"
                 i += 2
@@ -1135,8 +1171,10 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
                     i = k
                     continue
                 if given(low) and (_SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()])
-                                   or (_APPOSITION_AFTER.match(text, w.end()) and re.search(r",\s*$", text[max(0, w.start() - 3) : w.start()]))):
-                    yield w.start(), w.end(), "person", 0.6  # one given name, announced: "Talked to Sanjay, the ..."
+                                   or (_APPOSITION_AFTER.match(text, w.end()) and re.search(r",\s*$", text[max(0, w.start() - 3) : w.start()]))
+                                   or _SINGLE_NAME_AFTER.match(text, w.end())):
+                    # one given name, announced: "Talked to Sanjay, the ...", "Emeka's mother", "Rahul ne bola"
+                    yield w.start(), w.end(), "person", 0.6
             elif word.islower() and (given(low) or low in _WORD_GIVEN_NAMES or low in _SURNAME_FIRST):
                 # Names typed in lower case: "customer rosa delgado asked", "grace kim and mark o'brien are",
                 # "ravi and sunita patel want", "mohammed al-farsi from ...", "their son arjun".
@@ -1146,7 +1184,8 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
                 nxt = words[i + 1].group() if spaced(i + 1) else ""
                 if nxt and nxt.islower() and nxt not in _EN_FUNCTION and (
                         (given(low) or low in _SURNAME_FIRST) and (cue and (given(nxt) or nxt in _SURNAME_FIRST or not re.search(r"(?:ed|ing|s)$", nxt)))
-                        or ((lower_case_text or at_start or cue or cue_word) and lower_family(nxt))):
+                        or ((lower_case_text or at_start or cue or cue_word) and lower_family(nxt))
+                        or (given(low) and len(low) >= 4 and family(re.sub(r"['’]s$", "", nxt)))):
                     yield w.start(), words[i + 1].end(), "person", 0.6
                     i += 2
                     continue
@@ -1154,7 +1193,7 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
                     yield w.start(), w.end(), "person", 0.6  # "ravi and sunita patel": ravi is a name too
                     i += 2
                     continue
-                if given(low) and (lower_case_text or cue) and _SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()]):
+                if given(low) and _SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()]):
                     yield w.start(), w.end(), "person", 0.6  # "their son arjun"
             i += 1
 
@@ -1431,6 +1470,21 @@ def _internal_ip(value: str) -> bool:
     return any(ip in ipaddress.ip_network(net) for net in _INTERNAL_NETWORKS if ipaddress.ip_network(net).version == ip.version)
 
 
+# An address with a port or a prefix ("192.0.2.45:8443", "198.51.100.0/24"), or next to words of our own
+# infrastructure ("endpoint", "subnet", "DB pod") and none of a person's ("customer", "logged in from"), is a host.
+_INFRA_WORDS = re.compile(r"(?i)\b(?:server|endpoint|host|gateway|subnet|pod|node|cluster|database|db|proxy|load\s+balancer|vpc|allow-?list(?:ed)?|"
+                          r"white-?list(?:ed)?|firewall|staging|test|internal|bind|listen|dns|nat|egress|ingress|port|cidr|range|vip|replica|broker)\b")
+_PERSON_IP_WORDS = re.compile(r"(?i)\b(?:customer|client|user|applicant|borrower|login|logged|log\s+in|signed|sign-in|session|his|her|their|home|"
+                              r"came\s+from|connecting\s+from|fraud|device|account)\b")
+
+
+def _infrastructure_ip(text: str, start: int, end: int) -> bool:
+    if re.match(r":\d{2,5}\b|/\d{1,3}\b", text[end : end + 6]):
+        return True
+    around = text[max(0, start - 50) : end + 30]
+    return bool(_INFRA_WORDS.search(around)) and not _PERSON_IP_WORDS.search(around)
+
+
 _VERSION_BEFORE = re.compile(r"\b(?:version|ver|v|release|build|rev)\.?\s*$", re.IGNORECASE)
 
 
@@ -1461,7 +1515,8 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
         if kind == "person" and r.recognition_metadata and "Spacy" in str(r.recognition_metadata.get("recognizer_name", "")):
             if not english or not _plausible_person(text, r.start, r.end):
                 continue
-        if kind == "ip_address" and (_VERSION_BEFORE.search(text[max(0, r.start - 12) : r.start]) or _internal_ip(text[r.start : r.end])):
+        if kind == "ip_address" and (_VERSION_BEFORE.search(text[max(0, r.start - 12) : r.start]) or _internal_ip(text[r.start : r.end])
+                                     or _infrastructure_ip(text, r.start, r.end)):
             continue  # "version 1.2.3.4" is a release; "node 10.42.17.203" is our own infrastructure, not a person's
         if kind == "phone" and _ID_PREFIX.search(text, max(0, r.start - 12), r.start + 1):
             continue  # the digits of an identifier such as "APP-2024-000731" or "INC-2024-0042"

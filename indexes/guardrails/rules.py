@@ -217,7 +217,9 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
     (
         "reveal_prompt",
         (
-            re.compile(r"\b" + _REVEAL_VERB + r"\s+(?:me\s+|us\s+|out\s+)?(?:\w+\s+){0,4}?" + _SECRET_OBJ + r"\b", _I),
+            # ("give me a checklist for handling credentials" asks for advice about secrets, not for them)
+            re.compile(r"\b" + _REVEAL_VERB + r"\s+(?:me\s+|us\s+|out\s+)?(?:(?!(?:checklist|guide|guidance|tips|advice|examples?|practices|"
+                       r"template|overview|explanation|summary|training|handling|process|procedure)\b)\w+\s+){0,4}?" + _SECRET_OBJ + r"\b", _I),
             re.compile(_WHAT_SECRET, _I),
             re.compile(r"\bwhat(?:'s|\s+is|\s+was|\s+exactly\s+is)\s+(?:written\s+|said\s+)?in\s+(?:your|its)\s+(?:own\s+)?(?:system\s+prompt|prompt|"
                        r"instructions|configuration|config|context(?:\s+window)?|hidden\s+\w+|setup|rules)\b"
@@ -725,7 +727,8 @@ def is_mention(text: str, start: int, end: int) -> bool:
     """
     s, e = _sentence_around(text, start, end)
     sentence, before, phrase = text[s:e], text[s:start], text[start:end]
-    if _ADDRESSING.search(phrase) and not re.search(r"\b(?:tries|try|trying|attempts?|asks?|get|make)\b", before, re.I):
+    if _ADDRESSING.search(phrase) and not re.search(r"\b(?:tries|try|trying|attempts?|asks?|get|make|such\s+as|e\.g\.|for\s+example|"
+                                                     r"hide|hides|hidden|embed|embeds|embedded)\b", before, re.I):
         return False
     reported = list(_REPORTED_SPEECH.finditer(before))
     if reported:
@@ -740,8 +743,11 @@ def is_mention(text: str, start: int, end: int) -> bool:
     # "explain how to bypass the checks" (no question) asks for it.
     if _MENTION_BEFORE.search(before) is None and not (questioning and re.search(r"\bhow\s+to\b", before, re.I)):
         return False
-    # Reported in a question, or reported in a statement that addresses nobody.
-    return questioning or not _ADDRESSING.search(before + phrase)
+    # Reported in a question, or reported in a statement that addresses nobody, or quoted as an example
+    # ("attackers may hide text such as 'ignore your previous instructions'").
+    example = re.search(r"(?:such\s+as|e\.g\.,?|for\s+example,?|phrases?\s+like|text\s+like)\s*"
+                        r"(?:[\"“‘«][^\"”’»\n]{1,120}[\"”’»]\s*(?:,|or|and|/)\s*)*[\"'“‘«]\s*$", before, re.I)
+    return questioning or example is not None or not _ADDRESSING.search(before + phrase)
 
 
 # "A reviewer cannot override the rules", "never turn off the guardrails": a
