@@ -74,14 +74,20 @@ classifier is trained on them: ``infra.clients.injection_model.TRAINING_SETS``):
   benign redacted 4/106, PII 152/165 with person names 37/46, dates of birth
   12/14, national ids 14/16, addresses 38/38; poisoned documents 18/24, clean
   documents dropped 6/24), so it was moved into development.
+* ``dev14`` = ``bench/data/guardrails_heldout_10.yaml``. Written blind by another
+  author as a tenth held-out set; run once by the lead on 2026-12-01 at
+  fea2988 (injection 113/120, benign refused 1/105, benign redacted 1/105,
+  PII 158/170 with person names 47/53, dates of birth 15/17; poisoned
+  documents 19/24, clean documents dropped 3/24), so it was moved into
+  development.
 
 Held-out splits (measured, never tuned on):
 
 * ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
-* ``heldout10`` = ``bench/data/guardrails_heldout_10.yaml``, written blind by
+* ``heldout11`` = ``bench/data/guardrails_heldout_11.yaml``, written blind by
   another author (who read none of the guardrails' code, exemplars or other
-  sets) before the tuning on dev13, never read while tuning; only the lead runs
-  it, with ``--split heldout10``, after the last tuning change. It is in no group.
+  sets) before the tuning on dev14, never read while tuning; only the lead runs
+  it, with ``--split heldout11``, after the last tuning change. It is in no group.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -133,13 +139,16 @@ DEV11 = ROOT / "bench" / "data" / "guardrails_heldout_8.yaml"
 DEV12 = ROOT / "bench" / "data" / "guardrails_dev_12.yaml"
 # Written blind as a ninth held-out set; run once by the lead (2026-12-01), so now development.
 DEV13 = ROOT / "bench" / "data" / "guardrails_heldout_9.yaml"
-# A tenth held-out set by another author: never read while tuning; only the lead runs it.
-HELDOUT10 = ROOT / "bench" / "data" / "guardrails_heldout_10.yaml"
+# Written blind as a tenth held-out set; run once by the lead (2026-12-01), so now development.
+DEV14 = ROOT / "bench" / "data" / "guardrails_heldout_10.yaml"
+# An eleventh held-out set by another author: never read while tuning; only the lead runs it.
+HELDOUT11 = ROOT / "bench" / "data" / "guardrails_heldout_11.yaml"
 SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7,
           "dev8": DEV8, "dev9": DEV9, "dev10": DEV10,
-          "dev11": DEV11, "dev12": DEV12, "dev13": DEV13, "heldout": HELDOUT, "heldout10": HELDOUT10}
-DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11", "dev12", "dev13")
-# Names that run several splits. heldout10 is never in a group: it runs only when asked by name.
+          "dev11": DEV11, "dev12": DEV12, "dev13": DEV13, "dev14": DEV14, "heldout": HELDOUT,
+          "heldout11": HELDOUT11}
+DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11", "dev12", "dev13", "dev14")
+# Names that run several splits. heldout11 is never in a group: it runs only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -399,8 +408,8 @@ def _print_cv_table(rows: dict, pooled: dict, chosen: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
-                        help="devall = dev .. dev13 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout10 only by name (the lead only)")
+                        help="devall = dev .. dev14 (development); both = dev and heldout; all = devall and heldout; "
+                             "heldout11 only by name (the lead only)")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")

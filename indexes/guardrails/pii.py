@@ -391,7 +391,7 @@ def cn_resident_id_valid(value: str) -> bool:
 _BANK_CONTEXT = re.compile(
     r"\b(?:(?:bank\s+)?(?:account|acct)\.?(?:\s+(?:no|nr|number|num|#))?|a/c(?:\s+no)?|sort\s*code|routing\s+(?:no|number|#)|aba(?:\s+(?:no|number|routing))?|"
     r"bsb|transit(?:\s+number)?|institution(?:\s+(?:no|number))?|routing|rtn|blz|bankleitzahl|acc|kontonummer|konto(?:-?nr)?|num[ée]ro\s+de\s+compte|n[uú]mero\s+de\s+(?:cuenta|conta)|numero\s+(?:di\s+)?conto|"
-    r"rekeningnummer|numer\s+konta|clabe)\b\.?\s*(?:is|was|:|=|-|\(\w+\))?\s*$",
+    r"rekeningnummer|numer\s+konta|(?:numer|nr)\s+rachunku|rachunek|conto\s+corrente|clabe)\b\.?(?:\s+\w+)?\s*(?:is|was|:|=|-|\(\w+\))?\s*$",
     re.IGNORECASE,
 )
 _BANK_VALUE = re.compile(r"(?<![\w.,/-])\d(?:[ -]?\d){5,19}(?![\w]|[.,/-]\d)")
@@ -443,8 +443,9 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
     # slashed tax numbers ("Steuernummer 93815/08152"): the first such token right after it.
     for m in _ID_TOKEN.finditer(text):
         digits = _digits(m.group())
-        if (5 <= len(digits) <= 16 or (len(digits) >= 4 and len(m.group()) >= 10)) and _context_before(
-                text, m.start(), _NATIONAL_ID_CONTEXT, window=25):
+        if (5 <= len(digits) <= 16 or (len(digits) >= 4 and len(m.group()) >= 10)) and (_context_before(
+                text, m.start(), _NATIONAL_ID_CONTEXT, window=25) or re.search(
+                _NATIONAL_ID_CONTEXT.pattern + r"(?:\s+\w+){0,3}\s*[:=]\s*$", text[max(0, m.start() - 60) : m.start()], re.IGNORECASE)):
             yield m.start(), m.end(), "national_id", 0.85
     # Singapore NRIC/FIN (a letter, seven digits, a check letter): "S8834127I"; a South African identity
     # number (13 digits, a birth date, a Luhn check digit).
@@ -479,12 +480,21 @@ _DOB_CJK = re.compile(r"(?:生年月日|出生日期|出生年月日|生日|생�
 
 
 # A date with a two-digit year, only right after a birth label: "dob 7-4-85".
-_DATE_SHORT_YEAR = re.compile(r"(?<![\w./-])\d{1,2}[./-]\d{1,2}[./-]\d{2}(?![\w]|[./-]\d)")
+_DATE_SHORT_YEAR = re.compile(r"(?<![\w./-])\d{1,2}[./ -](?:\d{1,2}|" + _MONTHS + r")[./ -]\d{2}(?![\w]|[./-]\d)", re.IGNORECASE)
+# A date written in words: "the ninth of January 1990", "January the 9th, 1990".
+_ORDINAL_WORDS = (r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|"
+                  r"sixteenth|seventeenth|eighteenth|nineteenth|twentieth|twenty[-\s](?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|"
+                  r"thirtieth|thirty[-\s]first)")
+_DATE_WORDS = re.compile(r"(?:the\s+)?" + _ORDINAL_WORDS + r"\s+of\s+" + _MONTHS + r",?\s+(?:19|20)\d{2}\b", re.IGNORECASE)
 
 
 def _find_dates_of_birth(text: str) -> Iterator[Finding]:
     for m in _DATE_SHORT_YEAR.finditer(text):
         if _context_before(text, m.start(), _DOB_CONTEXT, window=12):
+            yield m.start(), m.end(), "date_of_birth", 0.8
+    for m in _DATE_WORDS.finditer(text):
+        before = re.split(r"[.!?;\n](?:\s|$)", text[max(0, m.start() - 120) : m.start()])[-1]
+        if _DOB_CONTEXT.search(before):
             yield m.start(), m.end(), "date_of_birth", 0.8
     for m in _DATE.finditer(text):
         # The cue right before the date, or earlier in the same sentence ("born on March 27, 1990 and the
@@ -612,7 +622,7 @@ _ADDRESS_LABEL = re.compile(
     r"|(?i:wohnt|wohnhaft)(?:\s+(?:in\s+der|im|am|in))?\s+"
     r"|(?i:woont|wonend)\s+(?:op|aan|in)\s+|(?i:bor|bo)\s+på\s+|(?i:mieszka)\s+(?:przy|na|w)\s+"
     r"|(?:주소|住所|地址|住址|居住地)\s*[:：은는]?\s*"
-    r"|(?:адрес|адреса)\s*[:：]?\s*|(?:العنوان|عنوان)\s*[:：]?\s*|(?:כתובת)\s*[:：]?\s*)"
+    r"|(?i:адрес|адреса)(?:\s+[а-яё]+){0,2}\s*[:：]?\s*|(?:العنوان|عنوان)\s*[:：]?\s*|(?:כתובת)\s*[:：]?\s*)"
 )
 # Where an address introduced by a label ends: the end of its sentence, a line, or a clause mark.
 _SENTENCE_END = re.compile(r"[!?;\n]|\.(?=\s|$)|\s[-–—]\s|\s\((?!(?:[A-ZÀ-Þ][\w\u00c0-\u017f.-]*\s?){1,3}\))")
@@ -955,7 +965,7 @@ _LABELLED_NAME = re.compile(
     r"(?:이름|성명|고객명?|신청인|신청자|요청자|차주|채무자|보증인|담당자)\s*[:：]?\s*(?!주소|번호|정보|계좌|전화)([\uac00-\ud7a3]{2,4})(?![\uac00-\ud7a3])"
     r"|(?:姓名|客户|客戶|申请人|申請人|借款人|联系人|聯繫人|担保人|氏名|お名前|申込者|顧客|債務者)\s*[:：是为は]?\s*([\u4e00-\u9fff]{2,4})(?![\u4e00-\u9fff])"
     r"|(?:המבקש|המבקשת|הלקוח|הלקוחה|הלווה|שם)\s*:?\s*([\u05d0-\u05ea]{2,}(?:\s[\u05d0-\u05ea]{2,})?)"
-    r"|(?:العميل|العميلة|الاسم|مقدم\s+الطلب|المقترض)\s*:?\s*([\u0621-\u064a]{2,}(?:\s[\u0621-\u064a]{2,}){0,2})"
+    r"|(?:العميل|العميلة|عميلنا|عميلتنا|الزبون|السيد|السيدة|الاسم|مقدم\s+الطلب|المقترض)\s*:?\s*([\u0621-\u064a]{2,}(?:\s[\u0621-\u064a]{2,}){0,3})"
     r"|(?i:клиент|клиентка|заемщик|заёмщик|фио|имя|заявитель)\s*:?\s*([А-ЯЁ][а-яё]+(?:\s[А-ЯЁ][а-яё]+){1,2})"
 )
 
@@ -1055,6 +1065,8 @@ _EN_FUNCTION = frozenset(
 )
 
 
+# Firms named in the possessive after a given name: "Moody's rating scale", "Lloyd's of London".
+_FIRM_POSSESSIVES = frozenset("moody lloyd sainsbury macy mcdonald kellogg wendy denny dillard harrod sotheby christie lowe kohl".split())
 # Given names that are also English words ("Hope", "Grace", "Summer", "Mark"): left out of the gazetteer, they
 # start a name only before a known family name ("Hope Adeyemi", "grace kim").
 _WORD_GIVEN_NAMES = frozenset(
@@ -1069,11 +1081,19 @@ _SINGLE_NAME_BEFORE = re.compile(
     r"son|daughter|wife|husband|brother|sister|mother|father|mum|mom|dad|widow|widower|partner|fiancée?|"
     r"marito|moglie|figlio|figlia|fratello|sorella|mari|femme|fils|fille|frère|soeur|sœur|esposo|esposa|marido|mujer|hijo|hija|"
     r"hermano|hermana|filho|filha|irmão|irmã|ehemann|ehefrau|mann|frau|sohn|tochter|bruder|schwester|"
-    r"the\s+(?:customer|client|borrower|applicant|guarantor|caller|widow|widower|tenant|account\s+holder|cardholder|executor),)\s+$"
+    r"the\s+(?:customer|client|borrower|applicant|guarantor|caller|widow|widower|tenant|account\s+holder|cardholder|executor),|"
+    r"analyst|agent|officer|manager|colleague|underwriter|adviser|advisor|banker|teller|clerk|collector|caseworker|intern|engineer|"
+    r"goes\s+by|known\s+as|aka|a\.k\.a\.|nicknamed|called\s+herself|called\s+himself|"
+    r"(?:reroute|forward|send|assign|escalate|pass|hand)\s+(?:\w+\s+){0,3}?to)\s+$"
 )
 # What follows a single given name that makes it one: a possessive ("Emeka's mother") or a Hindi/Urdu
 # postposition in code-mixed text ("Rahul ne bola", "Priya ka loan").
-_SINGLE_NAME_AFTER = re.compile(r"(?:['’]s\b|\s+(?:ne|ka|ki|ke|ko|se|ji|wala|wali)\s)")
+_SINGLE_NAME_AFTER = re.compile(
+    r"(?:['’]s\b|\s+(?:ne|ka|ki|ke|ko|se|ji|wala|wali)\s|"
+    r"\s+from\s+(?:the\s+)?(?:collections|risk|credit|ops|operations|it|hr|legal|compliance|finance|the\s+branch|branch|underwriting|support|"
+    r"sales|treasury|audit|fraud|mlops|data)\b|"
+    r"\s+(?:says|said|asked|wrote|called|mentioned|confirmed|told\s+me|thinks|reported|is\s+on\s+leave|is\s+out|is\s+away)\b)"
+)
 _APPOSITION_AFTER = re.compile(r",\s+(?:the|a|an|his|her|their|our|my|who|whose)\b")
 # Shapes only family names have: "o'brien", "al-farsi", "wiśniewski" (letters outside ASCII), "-ska".
 _SURNAME_SHAPE_LOWER = re.compile(r"(?:o['’]|mc|al-|el-|bin-|ibn-|abu-|d['’])[a-zà-ÿ]+|.*[^\x00-\x7f].*|[a-z]+(?:ski|ska|wicz|czyk|enko|escu|oglu|poulos|idis|ishvili|yan)")
@@ -1142,12 +1162,13 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
                     yield w.start(), end, "person", 0.6
                     i = k
                     continue
-            if re.search(r"['’]s$", word) and word[:1].isupper() and given(low[:-2]) and not word.isupper():
+            if re.search(r"['’]s$", word) and word[:1].isupper() and given(low[:-2]) and not word.isupper() and low[:-2] not in _FIRM_POSSESSIVES:
                 yield w.start(), w.end() - 2, "person", 0.6  # "Emeka's mother", "Kofi's wife"
                 i += 1
                 continue
-            if word[:1].isupper() and low in _WORD_GIVEN_NAMES and spaced(i + 1) and name_word(words[i + 1].group()) and family(words[i + 1].group().lower()):
-                yield w.start(), words[i + 1].end(), "person", 0.6  # "Hope Adeyemi", "Summer Delgado"
+            if word[:1].isupper() and low in _WORD_GIVEN_NAMES and spaced(i + 1) and name_word(words[i + 1].group()) and family(
+                    re.sub(r"['’]s$", "", words[i + 1].group().lower())):
+                yield w.start(), words[i + 1].end(), "person", 0.6  # "Hope Adeyemi", "Summer Delgado", "Hope Sterling's"
                 i += 2
                 continue
             if starts_name(word):
@@ -1432,6 +1453,13 @@ _PLACEHOLDER_NAMES = frozenset(
     "john doe|jane doe|john q. public|joe bloggs|joe public|max mustermann|erika mustermann|jean dupont|fulano de tal|"
     "mario rossi|jan kowalski|john smith|jane smith|ivan ivanov|taro yamada|tommy atkins".split("|")
 )
+# Two capitalised words that name a method, a firm or an index, not a person ("Monte Carlo", "Dow Jones").
+_NOT_PEOPLE = frozenset(
+    "monte carlo|dow jones|morgan stanley|goldman sachs|wells fargo|charles schwab|jp morgan|j.p. morgan|lehman brothers|fannie mae|"
+    "freddie mac|black scholes|kaplan meier|nelson siegel|markov chain|ernst young|price waterhouse|deutsche bank|credit suisse|"
+    "standard chartered|lloyds bank|barclays bank|santander bank|hang seng|nikkei dow|pareto front|gauss markov|box cox|"
+    "holt winters|kalman filter|shapley value|bayes theorem|poisson process|monte carlo simulation".split("|")
+)
 _PLACEHOLDER_PLACE = re.compile(r"(?i)\b(?:anytown|anystreet|any\s+street|anycity|musterstadt|musterstra(?:ß|ss)e|musterhausen|springfield,?\s+usa)\b")
 
 # Person names from NER are kept only when they look like names: two or more
@@ -1530,6 +1558,6 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
         if getattr(recognizer, "name", "") == "tandem_find_gazetteer_names":
             findings.extend(recognizer._finder(text))
     findings = [f for f in findings if not (
-        (f[2] == "person" and text[f[0] : f[1]].lower() in _PLACEHOLDER_NAMES)
+        (f[2] == "person" and text[f[0] : f[1]].lower().strip("'\"’”") in _PLACEHOLDER_NAMES | _NOT_PEOPLE)
         or (f[2] == "address" and _PLACEHOLDER_PLACE.search(text, f[0], min(len(text), f[1] + 30))))]
     return apply_redactions(text, resolve(findings, text))

@@ -54,6 +54,7 @@ TRAINING_SETS = {
     "dev11": "bench/data/guardrails_heldout_8.yaml",
     "dev12": "bench/data/guardrails_dev_12.yaml",
     "dev13": "bench/data/guardrails_heldout_9.yaml",
+    "dev14": "bench/data/guardrails_heldout_10.yaml",
 }
 C = 16.0
 # Chosen by leave-one-set-out cross-validation over TRAINING_SETS (bench/guardrails.py --cv), by the rule
@@ -61,8 +62,9 @@ C = 16.0
 # benign refused on each blind set), so the classifier gets at most 1% more: the lowest threshold adding <= 1%
 # pooled out-of-set benign refusal. dev .. dev8: 0.67; dev .. dev9 (quoted mentions masked): 0.77;
 # dev .. dev10 (2026-11-30, 22:45): 0.75; dev .. dev11 (2026-12-01): 0.80; dev .. dev12: 0.77; dev .. dev13
-# (2026-12-01, 03:08): 0.70 (pooled out-of-set injection 1014/1043, benign refused 18/1103 against 7/1103 without it).
-THRESHOLD = 0.70
+# (2026-12-01, 03:08): 0.70; dev .. dev14 (03:30): 0.69 (pooled out-of-set injection 1130/1163, benign refused
+# 22/1208 against 10/1208 without it).
+THRESHOLD = 0.69
 RECIPE = f"logreg-balanced-C{C}-charwb{NGRAM_RANGE[0]}{NGRAM_RANGE[1]}-h{N_HASH_FEATURES}-e{EMBED_WEIGHT}-v1"
 
 
