@@ -990,7 +990,17 @@ _RECORD_NAME = re.compile(
 )
 
 
+# In Cyrillic and Greek, which capitalise names and not nouns, two or three capitalised words inside a
+# sentence are a name: "Прошу проверить заявку Ивана Петрова", "Ο πελάτης Γιώργος Παπαδόπουλος".
+_CASED_SCRIPT_NAME = re.compile(
+    r"(?<=[\u0400-\u04ff\u0370-\u03ff,;:]\s)([А-ЯЁΑ-ΩΆ-Ώ][а-яёα-ωά-ώ]+(?:-[А-ЯЁΑ-ΩΆ-Ώ][а-яёα-ωά-ώ]+)?(?:\s[А-ЯЁΑ-ΩΆ-Ώ][а-яёα-ωά-ώ]+(?:-[А-ЯЁΑ-ΩΆ-Ώ][а-яёα-ωά-ώ]+)?){1,2})"
+    r"(?![\u0400-\u04ff\u0370-\u03ff])"
+)
+
+
 def _find_names(text: str) -> Iterator[Finding]:
+    for m in _CASED_SCRIPT_NAME.finditer(text):
+        yield m.start(1), m.end(1), "person", 0.6
     for m in _RECORD_NAME.finditer(text):
         value = _trimmed_name(m.group(1), 2, _AFTER_NAME_STOP)
         if value:

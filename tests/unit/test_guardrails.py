@@ -1160,3 +1160,9 @@ def test_names_announced_by_a_job_or_a_nickname_and_dates_in_words_are_redacted(
         assert value not in redact_pii(text, analyzer).text, (text, redact_pii(text, analyzer).text)
     for text in ["How does Moody's rating scale map to our grades?", "We ran a Monte Carlo simulation of the ECL."]:
         assert "person" not in redact_pii(text, analyzer).found, text
+
+
+def test_a_name_inside_a_cyrillic_or_greek_sentence_is_redacted():
+    assert "Петрова" not in redact_pii("Прошу проверить заявку Ивана Петрова на кредит.").text
+    assert "Παπαδόπουλος" not in redact_pii("Ο πελάτης Γιώργος Παπαδόπουλος ζητά αναδιάρθρωση.").text
+    assert redact_pii("Банк России повысил ставку.").found == {}
