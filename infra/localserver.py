@@ -112,7 +112,13 @@ def is_running(record: dict | None) -> bool:
     try:
         proc = psutil.Process(int(record["pid"]))
         args = record["cmd"][1:]  # a console script runs as `python /path/to/prefect ...`: compare its arguments
-        return proc.status() != psutil.STATUS_ZOMBIE and proc.cmdline()[-len(args):] == args
+        cmdline = proc.cmdline()
+        for _ in range(20):  # a process caught between fork and exec shows an empty command line for a moment
+            if cmdline or proc.status() == psutil.STATUS_ZOMBIE:
+                break
+            time.sleep(0.05)
+            cmdline = proc.cmdline()
+        return proc.status() != psutil.STATUS_ZOMBIE and cmdline[-len(args):] == args
     except (psutil.Error, ValueError):
         return False
 
