@@ -50,8 +50,10 @@ Design rules, each learnt from a miss:
   given name that is an English word ("Hope Adeyemi"), after initials
   ("J. R. Okafor"), or in lower case ("grace kim and mark o'brien"); a single
   given name counts when announced ("Talked to Sanjay, the borrower's brother");
-* placeholders (John Doe, Anytown), ledger accounts ("GL account 4010-200-300")
-  and place names spaCy takes for people ("Canary Wharf") are left alone.
+* placeholder towns (Anytown), ledger accounts ("GL account 4010-200-300"),
+  place names and methods spaCy takes for people ("Canary Wharf", "Monte
+  Carlo") are left alone; placeholder names ("John Doe") are redacted, as
+  people really bear them.
 """
 
 from __future__ import annotations
@@ -1458,11 +1460,8 @@ def looks_english(text: str) -> bool:
     return foreign <= english
 
 
-# Names and towns that stand for nobody: templates, fixtures and examples use them.
-_PLACEHOLDER_NAMES = frozenset(
-    "john doe|jane doe|john q. public|joe bloggs|joe public|max mustermann|erika mustermann|jean dupont|fulano de tal|"
-    "mario rossi|jan kowalski|john smith|jane smith|ivan ivanov|taro yamada|tommy atkins".split("|")
-)
+# Towns that stand for nowhere: templates and fixtures use them ("123 Main Street, Anytown"). Placeholder
+# names ("John Doe") are still redacted: people really bear them, and a redacted placeholder costs nothing.
 # Two capitalised words that name a method, a firm or an index, not a person ("Monte Carlo", "Dow Jones").
 _NOT_PEOPLE = frozenset(
     "monte carlo|dow jones|morgan stanley|goldman sachs|wells fargo|charles schwab|jp morgan|j.p. morgan|lehman brothers|fannie mae|"
@@ -1480,8 +1479,8 @@ def _plausible_person(text: str, start: int, end: int) -> bool:
     words = value.split()
     if not words or any(not w[:1].isupper() for w in words) or any(w in _NOT_NAMES for w in words):
         return False
-    if words[-1].strip("'\"’”").lower() in _AFTER_NAME_STOP or value.strip("'\"’”").lower() in _PLACEHOLDER_NAMES:
-        return False  # "Canary Wharf", "Rose Garden" are places; "John Doe" is a placeholder
+    if words[-1].strip("'\"’”").lower() in _AFTER_NAME_STOP:
+        return False  # "Canary Wharf", "Rose Garden" are places
     if any(ch.isdigit() for ch in value) or "_" in value:
         return False
     return len(words) >= 2 or re.search(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau)\.?\s*$", text[max(0, start - 8) : start]) is not None
@@ -1568,6 +1567,6 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
         if getattr(recognizer, "name", "") == "tandem_find_gazetteer_names":
             findings.extend(recognizer._finder(text))
     findings = [f for f in findings if not (
-        (f[2] == "person" and text[f[0] : f[1]].lower().strip("'\"’”") in _PLACEHOLDER_NAMES | _NOT_PEOPLE)
+        (f[2] == "person" and text[f[0] : f[1]].lower().strip("'\"’”") in _NOT_PEOPLE)
         or (f[2] == "address" and _PLACEHOLDER_PLACE.search(text, f[0], min(len(text), f[1] + 30))))]
     return apply_redactions(text, resolve(findings, text))
