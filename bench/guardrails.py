@@ -90,7 +90,8 @@ Held-out splits (measured, never tuned on):
   it, with ``--split heldout11``, after the last tuning change. It is in no group.
   Its one run (2026-12-01 03:29, at 3dce325): injection 106/110, benign refused
   3/100, benign redacted 1/100, PII 158/178 (person names 45/58), poisoned
-  documents 21/24, clean documents dropped 6/24. Its misses were not looked at.
+  documents 21/24, clean documents dropped 6/24; the same at 564751f. Its misses
+  were not looked at.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
