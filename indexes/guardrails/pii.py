@@ -167,6 +167,13 @@ def steuer_id_valid(value: str) -> bool:
     return idnr.is_valid(_digits(value))
 
 
+def za_id_valid(value: str) -> bool:
+    """South African identity number: 13 digits, a birth date, a Luhn check digit."""
+    from stdnum.za import idnr
+
+    return idnr.is_valid(value)
+
+
 def insee_valid(value: str) -> bool:
     """French social security number (NIR/INSEE): 13 characters (Corsica 2A/2B) and a 2-digit key."""
     from stdnum.fr import nir
@@ -418,6 +425,10 @@ def _find_bank_accounts(text: str) -> Iterator[Finding]:
         yield m.start(1), m.end(1), "bank_account", 0.7
 
 
+# An id word with a few words between it and a colon: "Personalausweisnummer des Kunden: C7H2K9R41".
+_ID_LABEL_BEFORE = re.compile(_NATIONAL_ID_CONTEXT.pattern + r"(?:\s+\w+){0,3}\s*[:=]\s*$", re.IGNORECASE)
+
+
 def _find_national_ids(text: str) -> Iterator[Finding]:
     for m in _CODICE_FISCALE.finditer(text):
         yield m.start(), m.end(), "national_id", 0.9
@@ -446,17 +457,14 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
     for m in _ID_TOKEN.finditer(text):
         digits = _digits(m.group())
         if (5 <= len(digits) <= 16 or (len(digits) >= 4 and len(m.group()) >= 10)) and (_context_before(
-                text, m.start(), _NATIONAL_ID_CONTEXT, window=25) or re.search(
-                _NATIONAL_ID_CONTEXT.pattern + r"(?:\s+\w+){0,3}\s*[:=]\s*$", text[max(0, m.start() - 60) : m.start()], re.IGNORECASE)):
+                text, m.start(), _NATIONAL_ID_CONTEXT, window=25) or _ID_LABEL_BEFORE.search(text[max(0, m.start() - 60) : m.start()])):
             yield m.start(), m.end(), "national_id", 0.85
     # Singapore NRIC/FIN (a letter, seven digits, a check letter): "S8834127I"; a South African identity
     # number (13 digits, a birth date, a Luhn check digit).
     for m in re.finditer(r"(?<![\w])[STFGM]\d{7}[A-Z](?![\w])", text):
         yield m.start(), m.end(), "national_id", 0.85
     for m in re.finditer(r"(?<![\w.-])\d{13}(?![\w]|[.-]\d)", text):
-        from stdnum.za import idnr
-
-        if idnr.is_valid(m.group()):
+        if za_id_valid(m.group()):
             yield m.start(), m.end(), "national_id", 0.85
     # Hong Kong identity card numbers carry their check digit in brackets: "K482913(1)", "AB123456(9)".
     for m in re.finditer(r"(?<![\w])[A-Z]{1,2}\d{6}\s?\([0-9A]\)", text):
@@ -631,7 +639,7 @@ _SENTENCE_END = re.compile(r"[!?;\n]|\.(?=\s|$)|\s[-–—]\s|\s\((?!(?:[A-ZÀ-�
 # Words that end an address inside a sentence ("..., H2X 3K8 depuis 2019", "... and he ...").
 _ADDRESS_STOP_WORDS = frozenset(
     "and or but since from until for because which who where when if is was are were has have had will would can could should "
-    "please thanks instead but depuis pour et mais depuis seit und aber desde para y pero desde dal per e ma sinds voor en maar "
+    "please thanks instead depuis pour et mais seit und aber desde para y pero dal per e ma sinds voor en maar "
     "enligt sedan och men od i ale ve ile der die das".split()
 )
 

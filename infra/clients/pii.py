@@ -47,22 +47,24 @@ def _quiet_presidio() -> None:
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 
+def _load_names(filename: str) -> frozenset[str]:
+    """The lower-case names of a shipped name list (a YAML mapping with one ``names`` block, one name a line)."""
+    data = yaml.safe_load((resources.files("infra.clients") / filename).read_text("utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("names"), str):
+        raise GuardrailSetupError(f"{filename}: expected a mapping with a 'names' block")
+    return frozenset(line.strip().lower() for line in data["names"].splitlines() if line.strip())
+
+
 @lru_cache(maxsize=1)
 def load_given_names() -> frozenset[str]:
-    """The shipped given-name gazetteer: the lower-case names of ``given_names.yaml`` (one block, one name a line)."""
-    data = yaml.safe_load((resources.files("infra.clients") / GIVEN_NAMES).read_text("utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("names"), str):
-        raise GuardrailSetupError(f"{GIVEN_NAMES}: expected a mapping with a 'names' block")
-    return frozenset(line.strip().lower() for line in data["names"].splitlines() if line.strip())
+    """The shipped given-name gazetteer, ``given_names.yaml``."""
+    return _load_names(GIVEN_NAMES)
 
 
 @lru_cache(maxsize=1)
 def load_surnames() -> frozenset[str]:
-    """The shipped family-name list: the lower-case names of ``surnames.yaml`` (used beside other cues, never alone)."""
-    data = yaml.safe_load((resources.files("infra.clients") / SURNAMES).read_text("utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("names"), str):
-        raise GuardrailSetupError(f"{SURNAMES}: expected a mapping with a 'names' block")
-    return frozenset(line.strip().lower() for line in data["names"].splitlines() if line.strip())
+    """The shipped family-name list, ``surnames.yaml`` (used beside other cues, never alone)."""
+    return _load_names(SURNAMES)
 
 
 @lru_cache(maxsize=4)
