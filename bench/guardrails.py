@@ -80,18 +80,19 @@ classifier is trained on them: ``infra.clients.injection_model.TRAINING_SETS``):
   PII 158/170 with person names 47/53, dates of birth 15/17; poisoned
   documents 19/24, clean documents dropped 3/24), so it was moved into
   development.
+* ``dev15`` = ``bench/data/guardrails_heldout_11.yaml``. Written blind by another
+  author as an eleventh held-out set; run by the lead on 2026-12-01 at 3dce325
+  and 564751f (injection 106/110, benign refused 3/100, benign redacted 1/100,
+  PII 158/178 with person names 45/58, addresses 31/34; poisoned documents
+  21/24, clean documents dropped 6/24), then moved into development.
 
 Held-out splits (measured, never tuned on):
 
 * ``heldout`` = ``bench/data/guardrails_heldout.yaml``, written before any tuning.
-* ``heldout11`` = ``bench/data/guardrails_heldout_11.yaml``, written blind by
+* ``heldout12`` = ``bench/data/guardrails_heldout_12.yaml``, written blind by
   another author (who read none of the guardrails' code, exemplars or other
-  sets) before the tuning on dev14, never read while tuning; only the lead runs
-  it, with ``--split heldout11``, after the last tuning change. It is in no group.
-  Its one run (2026-12-01 03:29, at 3dce325): injection 106/110, benign refused
-  3/100, benign redacted 1/100, PII 158/178 (person names 45/58), poisoned
-  documents 21/24, clean documents dropped 6/24; the same at 564751f. Its misses
-  were not looked at.
+  sets) before the tuning on dev15, never read while tuning; only the lead runs
+  it, with ``--split heldout12``, after the last tuning change. It is in no group.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -145,14 +146,16 @@ DEV12 = ROOT / "bench" / "data" / "guardrails_dev_12.yaml"
 DEV13 = ROOT / "bench" / "data" / "guardrails_heldout_9.yaml"
 # Written blind as a tenth held-out set; run once by the lead (2026-12-01), so now development.
 DEV14 = ROOT / "bench" / "data" / "guardrails_heldout_10.yaml"
-# An eleventh held-out set by another author: never read while tuning; only the lead runs it.
-HELDOUT11 = ROOT / "bench" / "data" / "guardrails_heldout_11.yaml"
+# Written blind as an eleventh held-out set; run by the lead (2026-12-01), so now development.
+DEV15 = ROOT / "bench" / "data" / "guardrails_heldout_11.yaml"
+# A twelfth held-out set by another author: never read while tuning; only the lead runs it.
+HELDOUT12 = ROOT / "bench" / "data" / "guardrails_heldout_12.yaml"
 SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7,
           "dev8": DEV8, "dev9": DEV9, "dev10": DEV10,
-          "dev11": DEV11, "dev12": DEV12, "dev13": DEV13, "dev14": DEV14, "heldout": HELDOUT,
-          "heldout11": HELDOUT11}
-DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11", "dev12", "dev13", "dev14")
-# Names that run several splits. heldout11 is never in a group: it runs only when asked by name.
+          "dev11": DEV11, "dev12": DEV12, "dev13": DEV13, "dev14": DEV14, "dev15": DEV15, "heldout": HELDOUT,
+          "heldout12": HELDOUT12}
+DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11", "dev12", "dev13", "dev14", "dev15")
+# Names that run several splits. heldout12 is never in a group: it runs only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -412,8 +415,8 @@ def _print_cv_table(rows: dict, pooled: dict, chosen: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
-                        help="devall = dev .. dev14 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout11 only by name (the lead only)")
+                        help="devall = dev .. dev15 (development); both = dev and heldout; all = devall and heldout; "
+                             "heldout12 only by name (the lead only)")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")

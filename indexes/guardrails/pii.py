@@ -233,7 +233,15 @@ _NATIONAL_ID_CONTEXT = re.compile(
     r"personalausweis(?:nummer)?|ausweisnummer|carte\s+d'identit[ée]|num[ée]ro\s+d'identit[ée]|id\s+card(?:\s+(?:no|number))?|"
     r"identity\s+(?:card|number)|driver'?s?\s+licen[cs]e(?:\s+(?:no|number))?|driving\s+licen[cs]e(?:\s+(?:no|number))?|"
     r"licen[cs]e\s+(?:no|number)|dl(?:\s*(?:no|#|number))?|f[üu]hrerschein(?:nummer|-?nr)?|permis\s+de\s+conduire|carn[eé]\s+de\s+conducir|"
-    r"carteira\s+de\s+motorista|cnh|patente(?:\s+di\s+guida)?|rijbewijs(?:nummer)?|prawo\s+jazdy|k[öo]rkort)\b",
+    r"carteira\s+de\s+motorista|cnh|patente(?:\s+di\s+guida)?|rijbewijs(?:nummer)?|prawo\s+jazdy|k[öo]rkort|"
+    # "South African ID 8704...", "Kenyan ID no. 2938...": a nationality, then "ID".
+    r"(?:south\s+african|kenyan|nigerian|ghanaian|ugandan|tanzanian|zambian|zimbabwean|botswanan|namibian|egyptian|moroccan|tunisian|"
+    r"indian|pakistani|bangladeshi|sri\s+lankan|nepali|chinese|taiwanese|korean|japanese|thai|malaysian|indonesian|filipino|philippine|"
+    r"vietnamese|singaporean|turkish|israeli|emirati|saudi|qatari|kuwaiti|jordanian|lebanese|iranian|iraqi|brazilian|argentin(?:e|ian)|"
+    r"chilean|colombian|peruvian|mexican|venezuelan|ecuadorian|uruguayan|spanish|italian|french|german|dutch|belgian|swiss|austrian|"
+    r"polish|czech|slovak|hungarian|romanian|bulgarian|greek|croatian|serbian|slovenian|ukrainian|russian|belarusian|estonian|"
+    r"latvian|lithuanian|finnish|swedish|norwegian|danish|icelandic|irish|portuguese|luxembourgish|maltese|cypriot|canadian|"
+    r"australian|american|british)\s+(?:national\s+)?id(?:entity)?(?:\s+(?:card|no|nr|number|#))?)\b",
     re.IGNORECASE,
 )
 
@@ -251,7 +259,7 @@ _DOB_CONTEXT = re.compile(
     r"nascid[oa]|geboortedatum|geboren\s+op|geb\.|fecha\s+nac\.?|data\s+urodzenia|urodzon[ya]|doğum\s+tarihi|"
     r"födelsedatum|fødselsdato|syntymäaika|data\s+nașterii|születési\s+dátum|birth\s+date|född|født|fødd|syntynyt|"
     r"narozen[áa]?|rođen[a]?|doğdu|doğumlu|geb(?:oren)?\s+am|né(?:e)?\s+le|naci[óo](?:\s+el)?|nasceu(?:\s+em)?|naît|n[ée]e?\s+en|"
-    r"(?:è|e)\s+nat[oa](?:\s+il)?|urodził[a]?\s+się|родил(?:ся|ась)|дата\s+рождения|born\s+on|birthday\s+is|cumpleaños|geburtstag\s+ist|"
+    r"(?:è|e)\s+nat[oa](?:\s+il)?|urodził[a]?\s+się|родил(?:ся|ась)|дата\s+рождения|народи(?:вся|лася)|дата\s+народження|born\s+on|birthday\s+is|cumpleaños|geburtstag\s+ist|"
     r"(?<![\w.])b\.(?=\s*$))(?!\w)",
     re.IGNORECASE,
 )
@@ -264,7 +272,10 @@ _MONTHS = (
     r"septiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|"
     r"janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|dezembro|januari|februari|maart|mei|augustus|"
     r"stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia|"
-    r"ocak|şubat|nisan|mayıs|haziran|temmuz|ağustos|eylül|ekim|kasım|aralık)\.?"
+    r"ocak|şubat|nisan|mayıs|haziran|temmuz|ağustos|eylül|ekim|kasım|aralık|"
+    r"января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|"
+    r"січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня|"
+    r"ledna|února|března|dubna|května|června|července|srpna|září|října|listopadu|prosince)\.?"
 )
 _DATE = re.compile(
     r"(?<![\w./-])(?:\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d{2}|(?:19|20)\d{2}[./-]\d{1,2}[./-]\d{1,2}|"
@@ -317,7 +328,8 @@ _PERSON_CONTEXT = re.compile(
     r"(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){0,2})",
 )
 _TITLE_NAME = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Monsieur|Madame|Mme|Sr|Sra|Sig|Sig\.ra)\.?\s+(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)"
+    r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Monsieur|Madame|Mme|Sr|Sra|Sig|Sig\.ra|Señor|Señora|Senhor|Senhora|Signor|Signora|"
+    r"Mevrouw|Mevr|Meneer|Dhr|[Mm]evrouw|[Mm]eneer|[Dd]e\s+heer)\.?\s+(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)"
 )
 # Capitalised words that follow "I'm" / "this is" without being names.
 _NOT_NAMES = frozenset(
@@ -426,6 +438,12 @@ def _find_bank_accounts(text: str) -> Iterator[Finding]:
 
 
 # An id word with a few words between it and a colon: "Personalausweisnummer des Kunden: C7H2K9R41".
+# An identity number after its label in Chinese, Japanese or Korean, checksum or not: "身份证号码 1101...",
+# "マイナンバーは1234 5678 9012", "주민등록번호: 900101-1234567".
+_ID_LABEL_CJK = re.compile(
+    r"(?:公民身份号码|居民身份证|身份证|身份證|证件号码|證件號碼|マイナンバー|個人番号|住民票コード|주민등록번호|주민번호|외국인등록번호)"
+    r"(?:号码|號碼|号|號|番号|번호)?\s*(?:[:：是为為は은는]|が|\s)?\s*(\d(?:[ -]?\d){9,17}[\dXx]?)(?![\d])"
+)
 _ID_LABEL_BEFORE = re.compile(_NATIONAL_ID_CONTEXT.pattern + r"(?:\s+\w+){0,3}\s*[:=]\s*$", re.IGNORECASE)
 
 
@@ -435,6 +453,8 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
     for m in _CN_RESIDENT_ID.finditer(text):
         if cn_resident_id_valid(m.group()):
             yield m.start(), m.end(), "national_id", 0.95
+    for m in _ID_LABEL_CJK.finditer(text):
+        yield m.start(1), m.end(1), "national_id", 0.9
     for pattern in (_SSN_SEP, _NINO):
         for m in pattern.finditer(text):
             yield m.start(), m.end(), "national_id", 1.0
@@ -446,7 +466,7 @@ def _find_national_ids(text: str) -> Iterator[Finding]:
         context = _context_before(text, m.start(), _NATIONAL_ID_CONTEXT)
         # Checksummed ids stand on their own when written in their usual grouping
         # or announced; any 8-15 digit number right after an id word is an id too.
-        if context and 8 <= len(digits) <= 15:
+        if context and 8 <= len(digits) <= 18:
             yield m.start(), m.end(), "national_id", 0.9
         elif (len(digits) == 15 and insee_valid(value)) or (
             len(digits) == 12 and aadhaar_valid(value) and re.fullmatch(r"\d{4}[ -]\d{4}[ -]\d{4}", value)
@@ -582,7 +602,20 @@ _NUM = r"[0-9０-９]{1,5}"
 _ADDRESS_CJK = re.compile(
     r"(?:[" + _HAN + r"]{1,4}?[都道府県省])?(?:[" + _HAN + r"\u30a0-\u30ff]{1,6}?[市区區町村郡县縣镇鎮])+[" + _HAN + r"\u3040-\u30ff]{0,12}?"
     r"(?:" + _NUM + r"(?:丁目|番地?|号|號|弄|[-－‐])){1,4}(?:" + _NUM + r"(?:号|號|番地?|室|楼|樓)?)?"
-    r"|(?:[\uac00-\ud7a3]{2,8}(?:특별시|광역시|시|도)\s)?[\uac00-\ud7a3]{1,6}(?:구|군|시)\s[\uac00-\ud7a30-9]{1,10}(?:로|길)\s?\d{1,4}(?:-\d{1,4})?"
+    r"|(?:[\uac00-\ud7a3]{2,8}(?:특별시|광역시|시|도)\s)?[\uac00-\ud7a3]{1,6}(?:구|군|시)\s[\uac00-\ud7a30-9]{1,10}(?:로|길)\s?\d{1,4}(?:-\d{1,4})?(?:,?\s?\d{1,3}층)?(?:,?\s?\d{1,5}호)?"
+)
+# Russian and Ukrainian addresses: street word, name, house ("д. 27"), then building, flat, town and postcode:
+# "ул. Ленина, д. 27, кв. 54, Екатеринбург, 620014", "г. Москва, пр-т Мира, д. 12".
+_CYR_UP, _CYR_LO = "А-ЯЁІЇЄҐ", "а-яёіїєґ"
+_CYR_WORD = "[" + _CYR_UP + "][" + _CYR_LO + "'’-]+"
+_ADDRESS_CYRILLIC = re.compile(
+    r"(?:(?:\d{6},\s*)?(?i:г\.|город|м\.|місто)\s*" + _CYR_WORD + r",\s*)?"
+    r"(?<![" + _CYR_UP + _CYR_LO + r"])(?i:ул\.|улица|вул\.|вулиця|пр\.|пр-т|просп\.|проспект|пров\.|пер\.|переулок|провулок|ш\.|шоссе|"
+    r"бул\.|бульвар|б-р|наб\.|набережная|пл\.|площадь|мкр\.|микрорайон)\s*"
+    r"(?:\d{1,3}-?(?:я|й|го)?\s)?" + _CYR_WORD + r"(?:\s[" + _CYR_UP + _CYR_LO + r"][" + _CYR_LO + r"'’-]+){0,2},?\s*"
+    r"(?i:д\.|дом|буд\.|будинок)\s*\d{1,4}[" + _CYR_LO + r"]?(?:/\d{1,4})?"
+    r"(?:,?\s*(?i:корп\.|корпус|к\.|стр\.|строение)\s*\d{1,3})?(?:,?\s*(?i:кв\.|квартира|оф\.|офис)\s*\d{1,4})?"
+    r"(?:,\s*(?:(?i:г\.|м\.)\s*)?" + _CYR_WORD + r"(?:[\s-]" + _CYR_WORD + r")?)?(?:,?\s*\d{6}(?!\d))?"
 )
 _HAS_POSTCODE = re.compile(r"\d{4,5}|\d{2}-\d{3}|" + _UK_POSTCODE)
 
@@ -900,8 +933,9 @@ def _address_findings(text: str) -> Iterator[Finding]:
     for pattern in (_ADDRESS_US_ANYCASE, _ADDRESS_JP_LATIN, _JP_POSTMARK, _ADDRESS_UNIT_FIRST_PIN):
         for m in pattern.finditer(text):
             yield m.start(), m.end(), "address", 0.7
-    for m in _ADDRESS_CJK.finditer(text):
-        yield m.start(), m.end(), "address", 0.7
+    for pattern in (_ADDRESS_CJK, _ADDRESS_CYRILLIC):
+        for m in pattern.finditer(text):
+            yield m.start(), m.end(), "address", 0.7
     for pattern in (_ADDRESS_EN, _ADDRESS_EU, _ADDRESS_NUMBER_FIRST, _ADDRESS_PREFIXED, _ADDRESS_SUFFIXED, _ADDRESS_TWO_WORD, _ADDRESS_PREPOSITION):
         for m in pattern.finditer(text):
             value = m.group().rstrip(",. ")
@@ -980,6 +1014,29 @@ _LABELLED_NAME = re.compile(
 )
 
 
+# A Chinese name run into the sentence after the role word ("申请人王晓丽的收入", "客户张伟已经还款"): a common
+# family name, then one or two characters; a character that usually follows a name ends it early.
+_ZH_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范"
+                "金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁"
+                "岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
+_ZH_AFTER_NAME = "的在已是要想说和与于把被对给从向等还也都曾将会能先女申提请欠逾名"
+_ZH_LABELLED_NAME = re.compile(
+    r"(?:姓名|客户|客戶|申请人|申請人|借款人|贷款人|联系人|聯繫人|担保人|擔保人|保证人|持卡人|户主|戶主|法人|员工|職員|职员|经理|經理)\s*[:：是为]?\s*"
+    r"([" + _ZH_SURNAMES + r"][\u4e00-\u9fff](?:(?![" + _ZH_AFTER_NAME + r"])[\u4e00-\u9fff])?)"
+)
+# A Hindi name written in Devanagari: a title before it ("श्री राजेश कुमार"), or a common family name ending
+# it ("प्रिया शर्मा ने ...").
+_HI_SURNAMES = ("शर्मा|वर्मा|गुप्ता|सिंह|पटेल|कुमार|कुमारी|यादव|जैन|अग्रवाल|मिश्रा|मिश्र|तिवारी|पांडे|पाण्डेय|पांडेय|चौहान|राठौर|मेहता|शाह|रेड्डी|नायर|"
+                "अय्यर|राव|दास|चौधरी|ठाकुर|जोशी|कपूर|खन्ना|मल्होत्रा|बंसल|सक्सेना|श्रीवास्तव|त्रिपाठी|दुबे|शुक्ला|भट्ट|देसाई|कुलकर्णी|पाटिल|जाधव|"
+                "खान|अहमद|अली|हुसैन|बनर्जी|चटर्जी|मुखर्जी|घोष|बोस|सेन|दत्ता|नाइक|पिल्लई|मेनन|गोयल|मित्तल|सिन्हा|प्रसाद|भारद्वाज|ओझा|रस्तोगी|गिल|संधू|सेठी")
+_HI_NAME = re.compile(
+    r"(?:श्री|श्रीमती|सुश्री|कुमारी|डॉ\.?|डा\.)\s+([\u0900-\u097f]+(?:\s[\u0900-\u097f]+)?)(?=[\s,।]|$)"
+    r"|(?<![\u0900-\u097f])([\u0900-\u097f]{2,}\s(?:[\u0900-\u097f]+\s)?(?:" + _HI_SURNAMES + r"))(?![\u0900-\u097f])"
+)
+# A nickname in quotes before a family name: "'Chip' Matthews", "Robert \"Bob\" Smith" is left to the gazetteer.
+_QUOTED_NICKNAME = re.compile(r"([\"'“‘][A-ZÀ-Þ][a-zà-ÿ]+[\"'”’]\s+)(" + _NAME_WORD + r")(?!\w)")
+
+
 def _trimmed_name(value: str, min_words: int, stop: frozenset[str] = frozenset()) -> str | None:
     """``value`` without the non-name words at its end (``_NOT_NAMES``, and ``stop`` lower-cased);
     None when fewer than ``min_words`` remain or it starts with one."""
@@ -1022,6 +1079,11 @@ def _find_names(text: str) -> Iterator[Finding]:
     for m in _CJK_NAME.finditer(text):
         g = 1 if m.group(1) else 2
         yield m.start(g), m.end(g), "person", 0.7
+    for m in _ZH_LABELLED_NAME.finditer(text):
+        yield m.start(1), m.end(1), "person", 0.7
+    for m in _HI_NAME.finditer(text):
+        g = 1 if m.group(1) else 2
+        yield m.start(g), m.end(g), "person", 0.7
     for m in _HONORIFIC_AFTER.finditer(text):
         value = _trimmed_name(m.group(1), 1, _AFTER_NAME_STOP)
         if value and value.split()[0].lower() not in _NOT_NAME_BEFORE_HONORIFIC:
@@ -1051,7 +1113,7 @@ _SURNAME_FIRST = frozenset(
     "jang lim shin kwon hwang ahn seo".split()  # not "Do", "Le", "He", "Ma", "Oh", "Song", "Sun": English or French words
 )
 # Particles inside a name: "Youssef El Amrani", "Ludwig van Beethoven", "Maria da Silva".
-_PARTICLES = frozenset("al el bin ibn bint ben abu van von der den de da di du del della dos das le la thi ter ten mac ní nic ó ua ap bat zu zum zur".split())
+_PARTICLES = frozenset("al el bin ibn bint ben abu van von der den de da di du del della dos das le la thi ter ten mac ní nic ó ua ap bat zu zum zur y".split())
 
 
 def fold(word: str) -> str:
@@ -1103,8 +1165,8 @@ _SINGLE_NAME_BEFORE = re.compile(
     r"hermano|hermana|filho|filha|irmão|irmã|ehemann|ehefrau|mann|frau|sohn|tochter|bruder|schwester|"
     r"the\s+(?:customer|client|borrower|applicant|guarantor|caller|widow|widower|tenant|account\s+holder|cardholder|executor),|"
     r"analyst|agent|officer|manager|colleague|underwriter|adviser|advisor|banker|teller|clerk|collector|caseworker|intern|engineer|"
-    r"goes\s+by|known\s+as|aka|a\.k\.a\.|nicknamed|called\s+herself|called\s+himself|"
-    r"(?:reroute|forward|send|assign|escalate|pass|hand)\s+(?:\w+\s+){0,3}?to)\s+$"
+    r"goes\s+by|known\s+(?:\w+\s+){0,3}?as|aka|a\.k\.a\.|nicknamed|called\s+herself|called\s+himself|"
+    r"(?:reroute|forward|send|assign|escalate|pass|hand)\s+(?:\w+\s+){0,3}?to),?\s+$"
 )
 # What follows a single given name that makes it one: a possessive ("Emeka's mother") or a Hindi/Urdu
 # postposition in code-mixed text ("Rahul ne bola", "Priya ka loan").
@@ -1112,8 +1174,12 @@ _SINGLE_NAME_AFTER = re.compile(
     r"(?:['’]s\b|\s+(?:ne|ka|ki|ke|ko|se|ji|wala|wali)\s|"
     r"\s+from\s+(?:the\s+)?(?:collections|risk|credit|ops|operations|it|hr|legal|compliance|finance|the\s+branch|branch|underwriting|support|"
     r"sales|treasury|audit|fraud|mlops|data)\b|"
-    r"\s+(?:says|said|asked|wrote|called|mentioned|confirmed|told\s+me|thinks|reported|is\s+on\s+leave|is\s+out|is\s+away)\b)"
+    r"\s+from\s+(?:the\s+|our\s+)?[A-ZÀ-Þ][\w'’-]+\s+(?:branch|office|team|desk|store)\b|"
+    r"\s+\((?:the|a|an|his|her|their|our|my)\s|"
+    r"\s+(?:says|said|asked|wrote|called|mentioned|confirmed|told\s+me|thinks|reported|noticed|is\s+on\s+leave|is\s+out|is\s+away)\b)"
 )
+# Word-given names that stay words even when announced: months, a bank, the sky.
+_WORD_NAMES_NEVER_ALONE = frozenset("may june april august chase sky art rich will bill guy".split())
 _APPOSITION_AFTER = re.compile(r",\s+(?:the|a|an|his|her|their|our|my|who|whose)\b")
 # Shapes only family names have: "o'brien", "al-farsi", "wiśniewski" (letters outside ASCII), "-ska".
 _SURNAME_SHAPE_LOWER = re.compile(r"(?:o['’]|mc|al-|el-|bin-|ibn-|abu-|d['’])[a-zà-ÿ]+|.*[^\x00-\x7f].*|[a-z]+(?:ski|ska|wicz|czyk|enko|escu|oglu|poulos|idis|ishvili|yan)")
@@ -1189,6 +1255,19 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
             if word[:1].isupper() and low in _WORD_GIVEN_NAMES and spaced(i + 1) and name_word(words[i + 1].group()) and family(
                     re.sub(r"['’]s$", "", words[i + 1].group().lower())):
                 yield w.start(), words[i + 1].end(), "person", 0.6  # "Hope Adeyemi", "Summer Delgado", "Hope Sterling's"
+                i += 2
+                continue
+            if (word[:1].isupper() and not word.isupper() and low in _WORD_GIVEN_NAMES and low not in _WORD_NAMES_NEVER_ALONE
+                    and not (spaced(i + 1) and name_word(words[i + 1].group()))
+                    and (_SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()]) or _SINGLE_NAME_AFTER.match(text, w.end())
+                         or (_APPOSITION_AFTER.match(text, w.end()) and re.search(r",\s*$", text[max(0, w.start() - 3) : w.start()])))):
+                yield w.start(), w.end(), "person", 0.6  # "The teller, Mercy, noticed", "Grace from the Leeds branch said"
+                i += 1
+                continue
+            nick = _QUOTED_NICKNAME.match(text, max(0, w.start() - 1))
+            if nick and nick.start(1) + 1 == w.start() and (
+                    family(nick.group(2).lower()) or _SINGLE_NAME_BEFORE.search(text[max(0, nick.start(1) - 40) : nick.start(1)])):
+                yield nick.start(1), nick.end(2), "person", 0.6  # "'Chip' Matthews"
                 i += 2
                 continue
             if starts_name(word):
@@ -1384,13 +1463,16 @@ _PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?(?:\(\d{1,5}\
 _PHONE_CONTEXT = re.compile(
     r"\b(?:phone|tel|telephone|mobile|cell(?:phone)?|whatsapp|sms|fax|call\s+(?:\w+\s+){0,2}?(?:on|at)|ring\s+(?:\w+\s+){0,2}?(?:on|at)|"
     r"reach(?:ed)?\s+(?:\w+\s+){0,2}?(?:on|at)|telefon|handy|téléphone|portable|móvil|movil|teléfono|telefono|celular|telefone|"
-    r"cellulare|komórka|numer\s+telefonu|телефон|puhelin|matkapuhelin|mobil|gsm|電話|电话|手机|전화)\b\.?(?:\s+(?!\d)\w+){0,2}?\s*(?:no\.?|nr\.?|number|:|-)?\s*$",
+    r"cellulare|komórka|numer\s+telefonu|телефон|puhelin|matkapuhelin|mobil|gsm|電話|电话|手机|전화|"
+    # a call-back said in words: "Rückruf bitte unter", "joignable au", "llamar al", "ligar para", "bellen op"
+    r"(?:rückruf|anruf|erreichbar|zurückrufen|anrufen)(?:\s+\w+){0,3}?\s+unter|(?:joignable|rappeler|appeler|contacter)(?:\s+\w+){0,2}?\s+au|"
+    r"llam(?:ar|e|en)(?:le|la)?\s+al|ligar\s+(?:para|no)|chiamare\s+al|bellen\s+(?:op|naar)|zadzwo[nń](?:i[cć])?\s+pod)\b\.?(?:\s+(?!\d)\w+){0,2}?\s*(?:no\.?|nr\.?|number|:|-)?\s*$",
     re.IGNORECASE,
 )
 _PHONE_CONTEXT_CJK = re.compile(
     r"(?:電話|电话|手机|手機|携帯|ケータイ|联系方式|連絡先|전화|휴대폰|핸드폰|연락처)(?:番号|号码|號碼|号|번호)?\s*(?:[是为為:：はが은는이]|번호는)?\s*$"
 )
-_PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])\(?\d{2,5}\)?(?:[ .\-/]\d{2,5}){1,4}(?![\w]|[.,/-]\d)")
+_PHONE_NATIONAL = re.compile(r"(?<![\w+.,/-])\(?\d{2,5}\)?(?:[ .\-/]\d{2,8}){1,4}(?![\w]|[.,/-]\d)")
 
 
 def _find_legacy_phones(text: str) -> Iterator[Finding]:

@@ -658,7 +658,7 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
             re.compile(r"@(?:tandem|assistant|ai|bot|copilot|gpt|llm|chatbot)\b[,:]?\s+(?:please\s+)?(?:when|whenever|if|also|ignore|disregard|send|forward|"
                        r"tell|say|state|reveal|include|append|approve|reply|respond|answer|from\s+now|always|never|you\s+(?:must|should|will))\b", _I),
             re.compile(r"\b(?:note|todo|fixme|hack)\((?:ai|llm|gpt|copilot|assistant|bot|model)[\w-]*\)\s*:", _I),
-            re.compile(r"\b(?:request|action\s+item|task|note|message|reminder|instructions?)\s+(?:for|to)\s+(?:the\s+|any\s+|our\s+)?(?:ai\s+)?"
+            re.compile(r"\b(?:request|action\s+item|task|note|message|reminder|instructions?|tip|hint|advice|guidance)\s+(?:for|to)\s+(?:the\s+|any\s+|our\s+)?(?:ai\s+)?"
                        r"(?:assistant|ai|llm|chatbot|bot|tandem)\b(?:\s*\([^)\n]{0,40}\)|\s+(?:that|which|who)\s[^:\n]{0,60})?\s*:", _I),
             re.compile(r"[\"']\w*(?:notes?|instructions?|directives?|prompts?|messages?|guidance)_?(?:for|to)_?(?:llms?|ais?|assistants?|models?|bots?|gpts?|agents?)[\"']\s*:", _I),
             re.compile(r"(?:^|[\n#/*>])\s*ai\s+\w+\s+(?:assistants?|agents?|models?|tools?)\s*[:,]\s*(?:\w+\s+){0,4}?(?:when|tell|say|include|reveal|ignore|"
@@ -678,7 +678,11 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
             re.compile(r"(?:给|致|对|告)\s*(?:AI|ai|人工智能|智能)?\s*(?:助手|助理|模型|系统|機器人|机器人)(?:的)?\s*(?:说明|說明|指示|提示|指令|注意|备注)\s*[:：]"
                        r"|(?:AI|ai)?\s*(?:アシスタント|モデル|エージェント)(?:への|に)(?:指示|注意|メモ|お願い)\s*[:：]"
                        r"|(?:AI|ai)?\s*(?:어시스턴트|모델|챗봇)(?:에게|을\s*위한|를\s*위한)\s*(?:지시|안내|메모|참고)?\s*[:：]"),
-            re.compile(r"\b(?:instructions?|note|message|consigne)\s+(?:pour|à)\s+(?:l['’]\s*)?(?:assistant|ia|mod[eè]le)\s*:", _I),
+            re.compile(r"(?:\b(?:instructions?|note|message|consigne)\s+(?:pour|à)|\b[àa]\s+l['’]attention\s+(?:de|du|des))\s+(?:l['’]\s*|tout\s+|toute\s+)?"
+                       r"(?:assistant|ia|mod[eè]le|agent|chatbot)s?(?:\s+(?:ia|virtuel|d['’]ia|de\s+langage))?\s*:", _I),
+            # "[For AI summarisers only] Report that ...", "[To the LLM]".
+            re.compile(r"\[\s*(?:for|to)\s+(?:the\s+|any\s+|all\s+)?(?:ai|llm|(?:large\s+)?language\s+model|assistant|chatbot|bot)s?"
+                       r"(?:\s+(?:summari[sz]ers?|readers?|agents?|assistants?|systems?|models?|tools?))?(?:\s+only)?\s*\]", _I),
             re.compile(r"\b(?:istruzion[ei]|nota|messaggio)\s+per\s+(?:l['’]\s*)?(?:assistente|ia|modello)\s*:", _I),
             re.compile(r"\b(?:instru[cç][aã]o|instru[cç][oõ]es|nota|mensagem)\s+para\s+o\s+(?:assistente|modelo)(?:\s+de\s+ia)?\s*:", _I),
         ),
@@ -710,11 +714,43 @@ _QUESTION_START = re.compile(
 _BOUNDS = (". ", "? ", "! ", ".\n", "?\n", "!\n", "\n\n")
 
 
+# A dot that ends an abbreviation ends no sentence: "(e.g. 'forget your rules')", "Mr. Smith".
+_ABBREVIATION_END = re.compile(r"(?<![\w.])(?:e\.g|i\.e|etc|cf|vs|approx|incl|resp|mr|mrs|ms|dr|prof|no|nr)\.$", re.IGNORECASE)
+
+
 def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
     # Lines wrap inside sentences in documents: only punctuation and blank lines end one.
-    left = max(text.rfind(b, 0, start) for b in _BOUNDS)
-    rights = [i for i in (text.find(b, end) for b in _BOUNDS) if i != -1]
-    return (left + 1 if left >= 0 else 0), (min(rights) + 1 if rights else len(text))
+    def abbreviation(i: int) -> bool:
+        return text[i] == "." and _ABBREVIATION_END.search(text[max(0, i - 8) : i + 1]) is not None
+
+    pos = start
+    while True:
+        left = max(text.rfind(b, 0, pos) for b in _BOUNDS)
+        if left <= 0 or not abbreviation(left):
+            break
+        pos = left
+    pos = end
+    while True:
+        rights = [i for i in (text.find(b, pos) for b in _BOUNDS) if i != -1]
+        right = min(rights) if rights else -1
+        if right < 0 or not abbreviation(right):
+            break
+        pos = right + 1
+    return (left + 1 if left >= 0 else 0), (right + 1 if right >= 0 else len(text))
+
+
+# "If a caller asks you to disclose ... or to bypass verification, do not comply.": what a third party may ask of
+# the reader, and the refusal the text prescribes; guidance for staff, not an order.
+_CONDITIONAL_ASK = re.compile(
+    r"(?:^|[:;\u2013\u2014]\s)\s*(?:if|when|whenever|should)\s+(?:a|an|the|someone|somebody|anyone|anybody|any)\s+[^,;]{0,120}?\b(?:asks?|requests?|tells?|wants?|"
+    r"pressures?|urges?|instructs?)\s+(?:you|staff|them|him|her)\s+(?:to\b|for\b)",
+    re.IGNORECASE,
+)
+_PRESCRIBED_REFUSAL = re.compile(
+    r",\s*(?:(?:please|politely|simply|always)\s+)?(?:(?:do\s+not|don'?t|never)\s+(?:comply|do\s+(?:it|so|this)|agree|proceed|follow\s+(?:it|them)|act\s+on\s+it)|"
+    r"refuse|decline|hang\s+up|end\s+the\s+call|report\s+(?:it|them|the\s+\w+))\b",
+    re.IGNORECASE,
+)
 
 
 def is_mention(text: str, start: int, end: int) -> bool:
@@ -727,6 +763,8 @@ def is_mention(text: str, start: int, end: int) -> bool:
     """
     s, e = _sentence_around(text, start, end)
     sentence, before, phrase = text[s:e], text[s:start], text[start:end]
+    if _CONDITIONAL_ASK.search(before) and _PRESCRIBED_REFUSAL.search(text, end, e):
+        return True
     if _ADDRESSING.search(phrase) and not re.search(r"\b(?:tries|try|trying|attempts?|asks?|get|make|such\s+as|e\.g\.|for\s+example|"
                                                      r"hide|hides|hidden|embed|embeds|embedded)\b", before, re.I):
         return False
@@ -834,8 +872,9 @@ def is_third_party_act(text: str, start: int, end: int) -> bool:
 # outside it, so the apostrophe in "customer's" opens nothing.
 _QUOTED = re.compile(r"(?<![\w])'([^'\n]{3,240})'(?![\w])|\"([^\"\n]{3,240})\"|“([^”\n]{3,240})”|‘([^’\n]{3,240})’|«([^»\n]{3,240})»")
 _REPORTING = re.compile(
-    r"\b(?:typed|types|wrote|writes|written|said|says|saying|phrase|string|text|words?|quotes?|quoted|quoting|contains?|containing|"
-    r"message|prompt|example|examples|e\.g\.|like|such\s+as|called|titled|read|reads|entered|pasted|sent|mentions?|mentioned|phrasings?|"
+    r"\b(?:e\.g\.|i\.e\.)|"
+    r"\b(?:typed|types|wrote|writes|written|said|says|saying|phrases?|string|text|words?|quotes?|quoted|quoting|contains?|containing|"
+    r"message|prompt|example|examples|like|such\s+as|called|titled|read|reads|entered|pasted|sent|mentions?|mentioned|phrasings?|"
     r"includes?|including|lists?|listed|cites?|cited|describes?|described|warns?|covers?|requests?|asks?|asked|attacks?|found|line|lines|sentence|"
     r"snippet|payload|embedded|hidden)\b",
     re.IGNORECASE,
@@ -862,7 +901,8 @@ def is_quoted_mention(text: str, start: int, end: int) -> bool:
         if q.start() <= start and end <= q.end():
             s, e = _sentence_around(text, q.start(), q.end())
             outside = text[s : q.start()] + " " + text[q.end() : e]
-            if _ADDRESSING.search(outside):
+            # Other quotations beside it are quoted too: "personas ('you are now...'), phrases ('disregard ...')".
+            if _ADDRESSING.search(_QUOTED.sub("\"…\"", outside)):
                 return False
             if _NAMED_AFTER.search(text[q.end() - 1 : q.end() + 50]):
                 return True
