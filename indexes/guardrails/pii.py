@@ -325,11 +325,11 @@ _PERSON_CONTEXT = re.compile(
     r"\b(?:nombre(?:\s+completo)?|nom(?:\s+complet)?|vorname|nachname|name|naam|nome(?:\s+completo)?|imi[ęe](?:\s+i\s+nazwisko)?)\s*:|\bthis\s+is|\bi\s+am|\bi'm|\bich\s+bin|\bich\s+hei(?:ß|ss)e|"
     r"\bje\s+m'appelle|\bme\s+llamo|\bmi\s+chiamo|\bmijn\s+naam\s+is|"
     r"\b(?:my|his|her)\s+(?:father|mother|husband|wife|son|daughter|brother|sister|partner),?)\s+"
-    r"(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){0,2})",
+    r"(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r"){0,2})",
 )
 _TITLE_NAME = re.compile(
     r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Monsieur|Madame|Mme|Sr|Sra|Sig|Sig\.ra|Señor|Señora|Senhor|Senhora|Signor|Signora|"
-    r"Mevrouw|Mevr|Meneer|Dhr|[Mm]evrouw|[Mm]eneer|[Dd]e\s+heer)\.?\s+(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)"
+    r"Mevrouw|Mevr|Meneer|Dhr|[Mm]evrouw|[Mm]eneer|[Dd]e\s+heer)\.?\s+(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r")?)"
 )
 # Capitalised words that follow "I'm" / "this is" without being names.
 _NOT_NAMES = frozenset(
@@ -988,15 +988,16 @@ def _find_other_script_names(text: str) -> Iterator[Finding]:
 _ROLE_NAME = re.compile(
     r"\b(?i:customer|client|applicant|co-applicant|borrower|co-borrower|guarantor|debtor|tenant|cardholder|account\s+holder|employee|"
     r"requester|caller|signatory|spouse|husband|wife|widow|heir|beneficiary|payee|landlord|kunde|kundin|cliente|klient|antragsteller(?:in)?)"
-    r"\s+(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){1,2})"
+    r"\s+(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r"){1,2})"
 )
 _SURNAME_SHAPE = re.compile(
-    r"\b(" + _NAME_WORD + r"\s+(?:(?:O['’]|Mc|Mac(?=[A-Z])|Fitz)[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?|[A-ZÀ-Þ][a-zà-ÿ]+-[A-ZÀ-Þ][a-zà-ÿ]+))\b"
+    r"\b(" + _NAME_WORD + r"[ \t]+(?!(?i:pre|post|non|re|co|self|multi|cross|anti|sub|inter|over|under|out|semi|real|long|short|high|low|well|"
+    r"third|first|second|open|read|write|end|full|half|part|auto|on|off|opt|follow|check|sign|log|set|go|roll|time|point|peer)-)(?:(?:O['’]|Mc|Mac(?=[A-Z])|Fitz)[A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ'’]+)?|[A-ZÀ-Þ][a-zà-ÿ]+-[A-ZÀ-Þ][a-zà-ÿ]+))\b"
 )
 # A name with the honorific that follows it in South Asian, Japanese, Turkish and plain English speech:
 # "Rahul bhai", "Deshpande sir", "Sharma ji", "Tanaka san", "Ahmet Bey".
 _HONORIFIC_AFTER = re.compile(
-    r"\b(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r")?)\s+(?:bhai|bhaiya|ji|jee|sahab|saab|sahib|sir|madam|ma['’]am|didi|bhabhi|anna|akka|"
+    r"\b(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r")?)\s+(?:bhai|bhaiya|ji|jee|sahab|saab|sahib|sir|madam|ma['’]am|didi|bhabhi|anna|akka|"
     r"san|sama|kun|chan|sensei|bey|hanım|hanim|efendi|abla|ağabey)\b(?!-)"
 )
 # Words said before "sir" or "ji" that are not names ("Thank you sir", "Yes ji").
@@ -1052,7 +1053,7 @@ def _trimmed_name(value: str, min_words: int, stop: frozenset[str] = frozenset()
 
 # A record that opens with a name, then its data: "Lindiwe Dlamini, ID 9105140281088, passport ...".
 _RECORD_NAME = re.compile(
-    r"(?:^|[\n;]\s*|:\s+)(" + _NAME_WORD + r"(?:\s+" + _NAME_WORD + r"){1,2}),\s*(?i:id|dob|d\.o\.b\.?|ssn|nric|nin|passport|born|age\s+\d|"
+    r"(?:^|[\n;]\s*|:\s+)(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r"){1,2}),\s*(?i:id|dob|d\.o\.b\.?|ssn|nric|nin|passport|born|age\s+\d|"
     r"tel|phone|mobile|email|e-mail|address|acct|account|iban|national\s+id|date\s+of\s+birth)\b"
 )
 
@@ -1063,6 +1064,10 @@ _CASED_SCRIPT_NAME = re.compile(
     r"(?<=[\u0400-\u04ff\u0370-\u03ff,;:]\s)([А-ЯЁΑ-ΩΆ-Ώ][а-яёα-ωά-ώ]+(?:-[А-ЯЁΑ-ΩΆ-Ώ][а-яёα-ωά-ώ]+)?(?:\s[А-ЯЁΑ-ΩΆ-Ώ][а-яёα-ωά-ώ]+(?:-[А-ЯЁΑ-ΩΆ-Ώ][а-яёα-ωά-ώ]+)?){1,2})"
     r"(?![\u0400-\u04ff\u0370-\u03ff])"
 )
+
+
+# A capitalised word right before on the same line: the role word is part of a title-case heading.
+_TITLE_CASE_BEFORE = re.compile(r"[A-ZÀ-Þ][\w'’-]*[:]?[ \t]+$")
 
 
 def _find_names(text: str) -> Iterator[Finding]:
@@ -1098,6 +1103,10 @@ def _find_names(text: str) -> Iterator[Finding]:
                                              ((_PERSON_CONTEXT, _TITLE_NAME), 1, frozenset(), 0.7)):
         for pattern in patterns:
             for m in pattern.finditer(text):
+                if pattern is _ROLE_NAME and m.group()[:1].isupper() and _TITLE_CASE_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+                    continue  # a heading in title case: "Glossary: Applicant Profile Features"
+                if pattern is _SURNAME_SHAPE and "-" in m.group(1) and not re.search(r"O['’]|Mc|Mac|Fitz", m.group(1)) and not looks_english(text):
+                    continue  # German and Dutch join capitalised nouns with hyphens: "Welche Spark-Konfiguration"
                 value = _trimmed_name(m.group(1), min_words, stop)
                 if value:
                     yield m.start(1), m.start(1) + len(value), "person", score
@@ -1659,4 +1668,36 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
     findings = [f for f in findings if not (
         (f[2] == "person" and text[f[0] : f[1]].lower().strip("'\"’”") in _NOT_PEOPLE)
         or (f[2] == "address" and _PLACEHOLDER_PLACE.search(text, f[0], min(len(text), f[1] + 30))))]
-    return apply_redactions(text, resolve(findings, text))
+    findings = resolve(findings, text)
+    echoes = name_echoes(text, findings)
+    return apply_redactions(text, resolve(findings + echoes, text) if echoes else findings)
+
+
+_DETERMINER_BEFORE = re.compile(r"\b(?:the|a|an|this|that|our|their)\s+$", re.IGNORECASE)
+
+
+def name_echoes(text: str, findings: Sequence[Finding]) -> list[Finding]:
+    """The words of a person's name found once, where they stand alone elsewhere in ``text``.
+
+    "Mr. Hunter King disputes the arrears; King says he paid", "'Chip' Matthews, real name Charles
+    Matthews": a name found with its cue is the same name without it. Only names of two words or
+    more lend their words, each written as found (case-sensitive) and three letters or longer.
+    """
+    words: set[str] = set()
+    for start, end, kind, _score in findings:
+        if kind != "person":
+            continue
+        parts = _WORD.findall(text[start:end])
+        if len(parts) >= 2:
+            words.update(p for p in parts if len(p) >= 3 and p[:1].isupper() and p not in _NOT_NAMES
+                         and p.lower() not in _AFTER_NAME_STOP and p.lower() not in _EN_FUNCTION and p.lower() not in _PARTICLES)
+    if not words:
+        return []
+    taken = [(f[0], f[1]) for f in findings]
+    out: list[Finding] = []
+    for m in re.finditer(r"(?<![\w'’-])(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + r")(?![\w-])", text):
+        if _DETERMINER_BEFORE.search(text, max(0, m.start() - 6), m.start()):
+            continue  # "the King of Spain" is no echo of "Hunter King"
+        if not any(a <= m.start() < b or a < m.end() <= b for a, b in taken):
+            out.append((m.start(), m.end(), "person", 0.55))
+    return out

@@ -168,6 +168,14 @@ _BULK_PERSONAL = (
                r"(?:have|has|had)\s+(?:been\s+)?(?:asking|asked|searching|querying|talking\s+to|chatting\s+with)\s+you\b", _I),
 )
 
+# Whom a document addresses when it speaks to the AI reading it, in its several names.
+_ADDRESSEE = (
+    r"@?(?:(?:any|all|the|every|our|l['’]\s?|el\s+|la\s+|le\s+|den\s+|die\s+|das\s+)\s*)?(?:(?:automated|ai|llm|code|virtual|digital|intelligent)\s+)*"
+    r"(?:ai|a\.i\.|llms?|(?:large\s+)?language\s+models?|assistants?|chatbots?|bots?|copilots?|gpts?|tandem(?:[\s-]bot)?|ia|ki|"
+    r"(?:ai|llm|gpt|automated|autonomous|software)[\s-]agents?|"
+    r"asistente(?:\s+(?:virtual|de\s+(?:ia|inteligencia\s+artificial)))?|assistente(?:\s+(?:virtual|de\s+ia|ia))?|assistant\s+(?:ia|virtuel|d['’]ia)|"
+    r"ki-(?:assistent(?:en)?|systeme?|modelle?))(?:\s+(?:assistants?|models?|systems?|agents?|tools?|readers?|summari[sz]ers?))?"
+)
 RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
     (
         "ignore_instructions",
@@ -468,7 +476,7 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
                        r"approve|recommend|ask|include|send|reply|respond|answer\s+every|from\s+now\s+on|henceforth)\b", _I),
             re.compile(r"\b(?:attention|note|important(?:\s+note)?|message|instructions?|directive|reminder|notice|anweisung|hinweis|"
                        r"note\s+pour|regla|nota|ps|p\.s\.)\s*(?:(?:to|for|an|pour|para|per)\s+)?(?:the\s+|any\s+|das\s+|den\s+|l'|el\s+|all'|la\s+)?"
-                       r"(?:(?:ai|ki|ia)[\s-])?(?:ai|ki|ia|assistant|assistenten|assistente|asistente|llm|language\s+model|chatbot|model|agent|system|ki-system)"
+                       r"(?:(?:ai|ki|ia)[\s-])?(?:ai|ki|ia|assistant|assistenten|assistente|asistente|llm|language\s+model|chatbot|model|system|ki-system|(?:ai|llm)[\s-]agent)"
                        r"(?:s|\s+systems?|\s+(?:ia|ai|ki))?(?:\s+(?:reading|processing|handling|summari[sz]ing)\s+this(?:\s+\w+)?)?\b\s*[:,\-!]", _I),
             re.compile(r"\[\s*(?:assistant|ai|model|llm|chatbot)\s+(?:directive|instruction|note|command)s?\s*\]", _I),
             re.compile(r"\bif\s+you\s+are\s+(?:an?\s+|the\s+)?(?:ai|llm|(?:large\s+)?language\s+model|ai\s+assistant|chatbot|assistant|model|bot)\b", _I),
@@ -685,6 +693,28 @@ RULES: tuple[tuple[str, tuple[Pattern[str], ...]], ...] = (
                        r"(?:\s+(?:summari[sz]ers?|readers?|agents?|assistants?|systems?|models?|tools?))?(?:\s+only)?\s*\]", _I),
             re.compile(r"\b(?:istruzion[ei]|nota|messaggio)\s+per\s+(?:l['’]\s*)?(?:assistente|ia|modello)\s*:", _I),
             re.compile(r"\b(?:instru[cç][aã]o|instru[cç][oõ]es|nota|mensagem)\s+para\s+o\s+(?:assistente|modelo)(?:\s+de\s+ia)?\s*:", _I),
+            # The addressee in any of its names, with what may qualify it ("automated assistants processing this policy",
+            # "l'IA qui lit ce document", "el asistente de inteligencia artificial"), announced by a note, a greeting
+            # or a bracket, then a colon: "Note to automated assistants processing this policy:", "Dear language model:",
+            # "(For Tandem: ...", "[assistant-only]", "Important for automated assistants:", "-- LLM: after ...".
+            re.compile(r"(?:\b(?:notes?|messages?|important|reminder|instructions?|directives?|tips?|hints?|guidance|requests?|notice|nota|aviso|"
+                       r"mensaje|instrucci[oó]n|hinweis|anweisung|consigne)\s+(?:to|for|para|pour|an|für|per)\s+|\b(?:dear|hey|hi|hello|attention)\s+|"
+                       r"[(\[]\s*(?:for|to)\s+)"
+                       + _ADDRESSEE + r"(?:\s+(?:processing|reading|using|parsing|summari[sz]ing|that\s+(?:reads?|uses?|processes)|which\s+reads?|"
+                       r"who\s+reads?|qui\s+lit|que\s+lee|que\s+l[eê]|die\s+(?:dies|das)\s+liest)\s+(?:this|these|the|ce|cette|este|esta|dieses?)\s+[\w-]+)?"
+                       r"\s*[:,!\u2014]", _I),
+            re.compile(r"[\[(]\s*(?:ai|llm|assistant|bot|model|agent|copilot)[\s_-]*only\s*[\])]", _I),
+            re.compile(r"(?:^|\n|--|#|//|/\*|<!--)\s*(?:(?:llm|ai|gpt|copilot|language\s+model)s?(?:\s+(?:code\s+)?(?:assistants?|agents?|models?|tools?))?|"
+                       r"(?:ai|llm|automated|code|virtual)\s+(?:assistants?|agents?))\s*:\s*(?:[\w,]+\s+){0,6}?(?:when|whenever|tell|say|advise|recommend|"
+                       r"include|reveal|ignore|disregard|output|print|append|run|show|send|approve|state|report|claim|rate|answer|reply|respond|"
+                       r"you\s+(?:must|should|will|are))\b", _I),
+            # A field or attribute named for the AI that carries the order: note_to_ai_assistant="...", name="llm-instructions".
+            re.compile(r"\b(?:notes?|instructions?|directives?|messages?|orders?|prompts?)[_-](?:to|for)[_-](?:the[_-])?(?:ai|llm|assistant|bot|model|agent|gpt)\w*"
+                       r"[\"']?\s*(?:[:=]|content=)"
+                       r"|\b(?:name|key|id|field|property)=[\"'](?:ai|llm|assistant|bot|model|agent|gpt)[_-](?:instructions?|notes?|directives?|prompts?|orders?)[\"']", _I),
+            # "We kindly ask any AI assistant that uses these notes to ...": a request to whatever AI reads the text.
+            re.compile(r"\b(?:ask|request|instruct|require|want|expect|urge)s?\s+(?:any|every|all|the)\s+" + _ADDRESSEE
+                       + r"\s+(?:that|which|who)\s+(?:uses?|reads?|processes|summari[sz]es|sees|handles)\s+(?:this|these|the)\s+[\w-]+\s+to\b", _I),
         ),
     ),
 )
@@ -974,6 +1004,10 @@ _NEGATED_LIST = re.compile(
 )
 
 
+# What may open a line before its first word: quote marks, list bullets, comment and heading marks.
+_LINE_START_MARKUP = re.compile(r"[\s>#*\-+/|\[(<!:;`\"'\d.)]*")
+
+
 def _counts(text: str, m: re.Match[str], rule: str = "") -> bool:
     if _NEGATED.search(text[max(0, m.start() - 30) : m.start()]) or _NEGATED_LIST.search(text[max(0, m.start() - 120) : m.start()]):
         return False
@@ -986,6 +1020,8 @@ def _counts(text: str, m: re.Match[str], rule: str = "") -> bool:
         quoted = False
     if _noun_compound(text, m) or quoted or is_third_party_act(text, m.start(), m.end()):
         return False
+    if rule in _MACHINE_ADDRESS_RULES and _LINE_START_MARKUP.fullmatch(text, text.rfind("\n", 0, m.start()) + 1, m.start()):
+        return True  # a line that opens by addressing the AI ("> Important for automated assistants: ...") reports nothing
     return not is_mention(text, m.start(), m.end())
 
 
