@@ -64,8 +64,9 @@ C = 16.0
 # pooled out-of-set benign refusal. dev .. dev8: 0.67; dev .. dev9 (quoted mentions masked): 0.77;
 # dev .. dev10 (2026-11-30, 22:45): 0.75; dev .. dev11 (2026-12-01): 0.80; dev .. dev12: 0.77; dev .. dev13
 # (2026-12-01, 03:08): 0.70; dev .. dev14 (03:30): 0.69 (pooled out-of-set injection 1130/1163, benign refused
-# 22/1208 against 10/1208 without it).
-THRESHOLD = 0.69
+# 22/1208 against 10/1208 without it); dev .. dev15 (05:58, after the tuning on dev15): 0.77 (pooled out-of-set
+# injection 1225/1273, benign refused 19/1308 against 6/1308 without it).
+THRESHOLD = 0.77
 RECIPE = f"logreg-balanced-C{C}-charwb{NGRAM_RANGE[0]}{NGRAM_RANGE[1]}-h{N_HASH_FEATURES}-e{EMBED_WEIGHT}-v1"
 
 
