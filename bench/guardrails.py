@@ -93,6 +93,13 @@ Held-out splits (measured, never tuned on):
   another author (who read none of the guardrails' code, exemplars or other
   sets) before the tuning on dev15, never read while tuning; only the lead runs
   it, with ``--split heldout12``, after the last tuning change. It is in no group.
+  Its one run (2026-12-01 05:53, at 7516b09): injection 111/120, benign
+  refused 1/102, benign redacted 4/102, PII 216/227 (person names 68/72,
+  addresses 39/41), poisoned documents 20/26, clean documents dropped 2/25.
+  Its misses were not looked at.
+* ``heldout13`` = ``bench/data/guardrails_heldout_13.yaml``, written blind by
+  another author after heldout12's run, with no change to the guardrails in
+  between: a second measurement of the same code. Only the lead runs it.
 
 Figures: injection questions detected; benign questions refused (flagged as
 injection) and benign questions with anything redacted; PII values redacted,
@@ -148,14 +155,15 @@ DEV13 = ROOT / "bench" / "data" / "guardrails_heldout_9.yaml"
 DEV14 = ROOT / "bench" / "data" / "guardrails_heldout_10.yaml"
 # Written blind as an eleventh held-out set; run by the lead (2026-12-01), so now development.
 DEV15 = ROOT / "bench" / "data" / "guardrails_heldout_11.yaml"
-# A twelfth held-out set by another author: never read while tuning; only the lead runs it.
+# A twelfth and a thirteenth held-out set by other authors: never read while tuning; only the lead runs them.
 HELDOUT12 = ROOT / "bench" / "data" / "guardrails_heldout_12.yaml"
+HELDOUT13 = ROOT / "bench" / "data" / "guardrails_heldout_13.yaml"
 SPLITS = {"dev": DEV, "dev2": DEV2, "dev3": DEV3, "dev4": DEV4, "dev5": DEV5, "dev6": DEV6, "dev7": DEV7,
           "dev8": DEV8, "dev9": DEV9, "dev10": DEV10,
           "dev11": DEV11, "dev12": DEV12, "dev13": DEV13, "dev14": DEV14, "dev15": DEV15, "heldout": HELDOUT,
-          "heldout12": HELDOUT12}
+          "heldout12": HELDOUT12, "heldout13": HELDOUT13}
 DEVELOPMENT = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "dev10", "dev11", "dev12", "dev13", "dev14", "dev15")
-# Names that run several splits. heldout12 is never in a group: it runs only when asked by name.
+# Names that run several splits. heldout12 and heldout13 are never in a group: they run only when asked by name.
 GROUPS = {"devall": list(DEVELOPMENT), "both": ["dev", "heldout"], "all": [*DEVELOPMENT, "heldout"]}
 
 
@@ -416,7 +424,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=[*SPLITS, *GROUPS], default="all",
                         help="devall = dev .. dev15 (development); both = dev and heldout; all = devall and heldout; "
-                             "heldout12 only by name (the lead only)")
+                             "heldout12 and heldout13 only by name (the lead only)")
     parser.add_argument("--engine", choices=["spacy", "patterns"], default="spacy", help="PII engine")
     parser.add_argument("--no-semantic", action="store_true", help="rules only")
     parser.add_argument("--tune", action="store_true", help="choose the semantic threshold on the development splits")
