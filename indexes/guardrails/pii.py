@@ -329,7 +329,7 @@ _PERSON_CONTEXT = re.compile(
 )
 _TITLE_NAME = re.compile(
     r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Monsieur|Madame|Mme|Sr|Sra|Sig|Sig\.ra|Señor|Señora|Senhor|Senhora|Signor|Signora|"
-    r"Mevrouw|Mevr|Meneer|Dhr|[Mm]evrouw|[Mm]eneer|[Dd]e\s+heer)\.?\s+(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r")?)"
+    r"[Mm]evrouw|Mevr|[Mm]eneer|Dhr|[Dd]e\s+heer)\.?\s+(" + _NAME_WORD + r"(?:[ \t]+" + _NAME_WORD + r")?)"
 )
 # Capitalised words that follow "I'm" / "this is" without being names.
 _NOT_NAMES = frozenset(
@@ -437,13 +437,13 @@ def _find_bank_accounts(text: str) -> Iterator[Finding]:
         yield m.start(1), m.end(1), "bank_account", 0.7
 
 
-# An id word with a few words between it and a colon: "Personalausweisnummer des Kunden: C7H2K9R41".
 # An identity number after its label in Chinese, Japanese or Korean, checksum or not: "身份证号码 1101...",
 # "マイナンバーは1234 5678 9012", "주민등록번호: 900101-1234567".
 _ID_LABEL_CJK = re.compile(
     r"(?:公民身份号码|居民身份证|身份证|身份證|证件号码|證件號碼|マイナンバー|個人番号|住民票コード|주민등록번호|주민번호|외국인등록번호)"
     r"(?:号码|號碼|号|號|番号|번호)?\s*(?:[:：是为為は은는]|が|\s)?\s*(\d(?:[ -]?\d){9,17}[\dXx]?)(?![\d])"
 )
+# An id word with a few words between it and a colon: "Personalausweisnummer des Kunden: C7H2K9R41".
 _ID_LABEL_BEFORE = re.compile(_NATIONAL_ID_CONTEXT.pattern + r"(?:\s+\w+){0,3}\s*[:=]\s*$", re.IGNORECASE)
 
 
@@ -1215,6 +1215,12 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
             return True  # "al-Rashidi", "d'Souza"
         return word[:1].isupper() and not (word.isupper() and len(word) > 1) and word.lower() not in _AFTER_NAME_STOP and word not in _NOT_NAMES
 
+    def announced(text: str, w: re.Match[str]) -> bool:
+        """A single name made one by what stands around it: a role or a job before it, an apposition, a possessive, a verb."""
+        return bool(_SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()])
+                    or (_APPOSITION_AFTER.match(text, w.end()) and re.search(r",\s*$", text[max(0, w.start() - 3) : w.start()]))
+                    or _SINGLE_NAME_AFTER.match(text, w.end()))
+
     def lower_family(word: str) -> bool:
         word = re.sub(r"['’]s$", "", word)  # "siobhan o'sullivan's limit"
         return word.islower() and word not in _EN_FUNCTION and (family(word) or bool(_SURNAME_SHAPE_LOWER.fullmatch(word)))
@@ -1267,14 +1273,12 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
                 i += 2
                 continue
             if (word[:1].isupper() and not word.isupper() and low in _WORD_GIVEN_NAMES and low not in _WORD_NAMES_NEVER_ALONE
-                    and not (spaced(i + 1) and name_word(words[i + 1].group()))
-                    and (_SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()]) or _SINGLE_NAME_AFTER.match(text, w.end())
-                         or (_APPOSITION_AFTER.match(text, w.end()) and re.search(r",\s*$", text[max(0, w.start() - 3) : w.start()])))):
+                    and not (spaced(i + 1) and name_word(words[i + 1].group())) and announced(text, w)):
                 yield w.start(), w.end(), "person", 0.6  # "The teller, Mercy, noticed", "Grace from the Leeds branch said"
                 i += 1
                 continue
-            nick = _QUOTED_NICKNAME.match(text, max(0, w.start() - 1))
-            if nick and nick.start(1) + 1 == w.start() and (
+            nick = _QUOTED_NICKNAME.match(text, w.start() - 1) if w.start() and text[w.start() - 1] in "\"'“‘" else None
+            if nick and (
                     family(nick.group(2).lower()) or _SINGLE_NAME_BEFORE.search(text[max(0, nick.start(1) - 40) : nick.start(1)])):
                 yield nick.start(1), nick.end(2), "person", 0.6  # "'Chip' Matthews"
                 i += 2
@@ -1299,9 +1303,7 @@ def gazetteer_name_finder(given_names: frozenset[str], surnames: frozenset[str] 
                     yield w.start(), end, "person", 0.6
                     i = k
                     continue
-                if given(low) and (_SINGLE_NAME_BEFORE.search(text[max(0, w.start() - 40) : w.start()])
-                                   or (_APPOSITION_AFTER.match(text, w.end()) and re.search(r",\s*$", text[max(0, w.start() - 3) : w.start()]))
-                                   or _SINGLE_NAME_AFTER.match(text, w.end())):
+                if given(low) and announced(text, w):
                     # one given name, announced: "Talked to Sanjay, the ...", "Emeka's mother", "Rahul ne bola"
                     yield w.start(), w.end(), "person", 0.6
             elif word.islower() and (given(low) or low in _WORD_GIVEN_NAMES or low in _SURNAME_FIRST):
@@ -1669,8 +1671,8 @@ def redact_pii(text: str, analyzer: Any = None) -> Redaction:
         (f[2] == "person" and text[f[0] : f[1]].lower().strip("'\"’”") in _NOT_PEOPLE)
         or (f[2] == "address" and _PLACEHOLDER_PLACE.search(text, f[0], min(len(text), f[1] + 30))))]
     findings = resolve(findings, text)
-    echoes = name_echoes(text, findings)
-    return apply_redactions(text, resolve(findings + echoes, text) if echoes else findings)
+    # Echoes lie outside every resolved finding and apart from each other: merged, not resolved again.
+    return apply_redactions(text, sorted(findings + name_echoes(text, findings)))
 
 
 _DETERMINER_BEFORE = re.compile(r"\b(?:the|a|an|this|that|our|their)\s+$", re.IGNORECASE)

@@ -1106,6 +1106,11 @@ def test_other_peoples_personal_data_asked_for_in_bulk_is_flagged(attack, benign
     assert not check_injection(benign).flagged
 
 
+def _assert_redacted(text: str, value: str, analyzer) -> None:
+    red = redact_pii(text, analyzer).text
+    assert value not in red, (text, red)
+
+
 def test_more_name_cues_ids_and_birth_dates_are_redacted():
     from infra.clients.pii import build_pii_analyzer
 
@@ -1120,7 +1125,7 @@ def test_more_name_cues_ids_and_birth_dates_are_redacted():
         ("Co-signer: b. 4 Feb 1962, retired.", "4 Feb 1962"),
         ("ask why padraig gallagher's card was blocked", "gallagher"),
     ]:
-        assert value not in redact_pii(text, analyzer).text, (text, redact_pii(text, analyzer).text)
+        _assert_redacted(text, value, analyzer)
 
 
 @pytest.mark.parametrize(
@@ -1159,7 +1164,7 @@ def test_names_announced_by_a_job_or_a_nickname_and_dates_in_words_are_redacted(
         ("Адрес регистрации: 125009, г. Москва, ул. Тверская, д. 15, кв. 27.", "125009"),
         ("Numer rachunku klienta: 1029384756 w oddziale.", "1029384756"),
     ]:
-        assert value not in redact_pii(text, analyzer).text, (text, redact_pii(text, analyzer).text)
+        _assert_redacted(text, value, analyzer)
     for text in ["How does Moody's rating scale map to our grades?", "We ran a Monte Carlo simulation of the ECL."]:
         assert "person" not in redact_pii(text, analyzer).found, text
 
@@ -1192,7 +1197,7 @@ def test_names_ids_addresses_and_birth_dates_of_more_scripts_and_cues_are_redact
         ("La clienta María Dolores Ruiz y Gallego pidió un aplazamiento.", "Gallego"),
         ("Het dossier van mevrouw Annelies Smit is compleet.", "Annelies"),
     ]:
-        assert value not in redact_pii(text, analyzer).text, (text, redact_pii(text, analyzer).text)
+        _assert_redacted(text, value, analyzer)
     for text in [
         "客户的收入证明已经上传。",
         "यह होम लोन नीति केवल वेतनभोगी ग्राहकों के लिए है।",
@@ -1213,7 +1218,7 @@ def test_a_national_number_after_a_call_back_phrase_is_a_phone():
         ("La cliente est joignable au 06 71 22 48 90 le matin.", "48 90"),
         ("Puede llamarle al 612 483 920 después de las cinco.", "483 920"),
     ]:
-        assert value not in redact_pii(text, analyzer).text, (text, redact_pii(text, analyzer).text)
+        _assert_redacted(text, value, analyzer)
     assert redact_pii("Die Tabelle hat unter 0176 98234517 Zeilen? Nein, 2000 Partitionen.", analyzer).found == {}
 
 
